@@ -1,0 +1,44 @@
+// Communicator over an MPI communicator, on host memory.
+#pragma once
+#include <mpi.h>
+
+#include "comm/communicator.h"
+
+namespace w2s {
+
+class MpiCommunicator final : public Communicator {
+ public:
+  // Takes ownership of comm (freed in the destructor) unless it is MPI_COMM_WORLD/SELF.
+  MpiCommunicator(MPI_Comm comm, std::string name);
+  ~MpiCommunicator() override;
+  MpiCommunicator(const MpiCommunicator&) = delete;
+  MpiCommunicator& operator=(const MpiCommunicator&) = delete;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string name() const override { return name_; }
+  MPI_Comm comm() const { return comm_; }
+
+  void all_reduce(void* buf, size_t count, DType type, ReduceOp op) override;
+  void reduce_scatter(const void* send, void* recv, size_t count, DType type, ReduceOp op) override;
+  void all_gather(const void* send, void* recv, size_t count, DType type) override;
+  void broadcast(void* buf, size_t count, DType type, int root) override;
+  void barrier() override;
+  using Communicator::all_reduce;
+
+  // Non-blocking in-place sum all-reduce, for gradient buckets overlapped with backward.
+  MPI_Request iall_reduce_sum(float* buf, size_t count);
+  MPI_Request ireduce_scatter_sum(const float* send, float* recv, size_t count);
+
+ private:
+  void check(int rc, const char* what) const;
+  MPI_Comm comm_;
+  std::string name_;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+// Waits for a request; throws a RuntimeError naming the communicator on failure.
+void mpi_wait(MPI_Request& req, const char* what);
+
+}  // namespace w2s
