@@ -1,0 +1,80 @@
+// Token datasets for classification and regression tasks (DESIGN §3), HDF5 `w2s_kind` =
+// "token_dataset":
+//   /input_ids int32 [N, max_len] right-padded with pad_id     /lengths int32 [N]
+//   /ids int64 [N]            /labels int32 [N] (classification)   /targets float32 [N] (regression)
+//   /soft_labels float32 [N, C] (optional)
+//   attributes: task ("classification"|"regression"), num_classes (1 for regression), max_len,
+//   pad_id, tokenizer (kind), tokenizer_sha256, source_sha256, split, w2s_schema, w2s_version.
+// Reads are by index and stream from the file (rows are chunked), so a dataset is never loaded
+// whole.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/h5.h"
+
+namespace w2s {
+
+// A batch of examples, compacted to the longest example in it (T = max length in the batch).
+struct ExampleBatch {
+  int n = 0;                     // examples
+  int T = 0;                     // row length of `tokens`
+  std::vector<int32_t> tokens;   // [n, T], padded with pad_id past each length
+  std::vector<int32_t> lengths;  // [n], each >= 1
+  std::vector<int64_t> ids;      // [n]
+  std::vector<int32_t> labels;   // [n] (classification; empty otherwise)
+  std::vector<float> targets;    // [n] (regression; empty otherwise)
+  std::vector<float> soft;       // [n, C] when the dataset has soft labels, else empty
+};
+
+struct TokenDatasetInfo {
+  std::string path;
+  std::string task = "classification";  // or "regression"
+  int64_t num_examples = 0;
+  int32_t max_len = 0;
+  int32_t num_classes = 2;
+  int32_t pad_id = 0;
+  std::string tokenizer;         // "gpt2" | "byte"
+  std::string tokenizer_sha256;
+  std::string source_sha256;     // of the JSONL it was prepared from
+  std::string split;             // "train_a" | "train_b" | "test" | ...
+  bool has_soft_labels = false;
+};
+
+class TokenDataset {
+ public:
+  // Validates kind, schema, datasets and their shapes; DataError naming the file otherwise.
+  static TokenDataset open(const std::string& path);
+  const TokenDatasetInfo& info() const { return info_; }
+  int64_t size() const { return info_.num_examples; }
+
+  // Reads the examples at `indices` (any order, repeats allowed) into `out`.
+  void read(const std::vector<int64_t>& indices, ExampleBatch& out) const;
+  std::vector<int64_t> ids() const;       // all N ids (small: for joins)
+  std::vector<int32_t> labels() const;    // all N labels (classification)
+  std::vector<float> targets() const;     // all N targets (regression)
+  std::vector<int32_t> lengths() const;   // all N lengths
+  const std::string& sha256() const;      // of the file, computed once on first use
+
+ private:
+  TokenDatasetInfo info_;
+  std::shared_ptr<h5::File> file_;
+  mutable std::string sha256_;
+};
+
+// One example before tokenization or after it.
+struct TokenizedExample {
+  int64_t id = 0;
+  std::vector<int32_t> tokens;
+  int32_t label = 0;
+  float target = 0.0f;
+  std::vector<float> soft;  // empty or num_classes values
+};
+
+// Writes a token dataset atomically (temp name, then rename). rows must fit info.max_len.
+void write_token_dataset(const std::string& path, const TokenDatasetInfo& info,
+                         const std::vector<TokenizedExample>& rows);
+
+}  // namespace w2s
