@@ -20,7 +20,7 @@ DEB_PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libboost-program-options-dev
-  libopenblas-dev
+  libopenblas-dev libopenblas-openmp-dev
   libgtest-dev googletest
   nlohmann-json3-dev libpcre2-dev libssl-dev
   python3 python3-torch python3-h5py python3-matplotlib python3-numpy

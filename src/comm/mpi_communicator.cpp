@@ -101,7 +101,10 @@ void MpiCommunicator::check(int rc, const char* what) const {
 
 void MpiCommunicator::all_reduce(void* buf, size_t count, DType type, ReduceOp op) {
   if (size_ == 1 || count == 0) return;
-  check(MPI_Allreduce(MPI_IN_PLACE, buf, checked_count(count), mpi_type(type), mpi_op(op), comm_), "all_reduce");
+  watch_.start();
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, checked_count(count), mpi_type(type), mpi_op(op), comm_);
+  watch_.stop();
+  check(rc, "all_reduce");
   if (op == ReduceOp::Avg) divide(buf, count, type, size_);
 }
 
@@ -110,7 +113,10 @@ void MpiCommunicator::reduce_scatter(const void* send, void* recv, size_t count,
     std::memcpy(recv, send, count * dtype_size(type));
     return;
   }
-  check(MPI_Reduce_scatter_block(send, recv, checked_count(count), mpi_type(type), mpi_op(op), comm_), "reduce_scatter");
+  watch_.start();
+  int rc = MPI_Reduce_scatter_block(send, recv, checked_count(count), mpi_type(type), mpi_op(op), comm_);
+  watch_.stop();
+  check(rc, "reduce_scatter");
   if (op == ReduceOp::Avg) divide(recv, count, type, size_);
 }
 
@@ -123,12 +129,18 @@ void MpiCommunicator::all_gather(const void* send, void* recv, size_t count, DTy
   // In-place form when send already sits at this rank's block of recv.
   const char* own = static_cast<const char*>(recv) + rank_ * count * dtype_size(type);
   const void* src = (send == own) ? MPI_IN_PLACE : send;
-  check(MPI_Allgather(src, checked_count(count), t, recv, checked_count(count), t, comm_), "all_gather");
+  watch_.start();
+  int rc = MPI_Allgather(src, checked_count(count), t, recv, checked_count(count), t, comm_);
+  watch_.stop();
+  check(rc, "all_gather");
 }
 
 void MpiCommunicator::broadcast(void* buf, size_t count, DType type, int root) {
   if (size_ == 1 || count == 0) return;
-  check(MPI_Bcast(buf, checked_count(count), mpi_type(type), root, comm_), "broadcast");
+  watch_.start();
+  int rc = MPI_Bcast(buf, checked_count(count), mpi_type(type), root, comm_);
+  watch_.stop();
+  check(rc, "broadcast");
 }
 
 void MpiCommunicator::barrier() {

@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include "comm/communicator.h"
+#include "core/timer.h"
 
 namespace w2s {
 
@@ -26,6 +27,10 @@ class MpiCommunicator final : public Communicator {
   void barrier() override;
   using Communicator::all_reduce;
 
+  // Seconds spent inside this communicator's blocking collectives (for scaling reports).
+  double comm_seconds() const { return watch_.total(); }
+  void reset_comm_seconds() { watch_.clear(); }
+
   // Non-blocking in-place sum all-reduce, for gradient buckets overlapped with backward.
   MPI_Request iall_reduce_sum(float* buf, size_t count);
   MPI_Request ireduce_scatter_sum(const float* send, float* recv, size_t count);
@@ -36,6 +41,7 @@ class MpiCommunicator final : public Communicator {
   std::string name_;
   int rank_ = 0;
   int size_ = 1;
+  StopWatch watch_;
 };
 
 // Waits for a request; throws a RuntimeError naming the communicator on failure.

@@ -1,0 +1,192 @@
+#include "io/checkpoint.h"
+
+#include <cmath>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "io/h5.h"
+
+namespace w2s {
+namespace {
+
+const char* kKind = "checkpoint";
+
+h5::Shape stored_shape(const ParamSpec& s) {
+  return s.is_1d ? h5::Shape{static_cast<hsize_t>(s.cols)}
+                 : h5::Shape{static_cast<hsize_t>(s.stored_rows), static_cast<hsize_t>(s.cols)};
+}
+
+// Gathers every TP shard of one tensor (taken from `flat`) into a full tensor on TP rank 0.
+std::vector<float> gather_full(const ParamSpec& spec, const float* local, Communicator& tp) {
+  const int n_tp = tp.size();
+  const int64_t n_local = spec.local_numel(n_tp);
+  std::vector<float> shards(static_cast<size_t>(n_local * n_tp));
+  tp.all_gather(local, shards.data(), static_cast<size_t>(n_local), DType::F32);
+  std::vector<float> full(static_cast<size_t>(spec.numel()));
+  if (spec.replicated()) {
+    std::copy(shards.begin(), shards.begin() + n_local, full.begin());
+  } else {
+    for (int r = 0; r < n_tp; ++r) gather_into_full(spec, n_tp, r, shards.data() + r * n_local, full.data());
+  }
+  full.resize(static_cast<size_t>(spec.stored_rows * spec.cols));  // drop vocabulary padding
+  return full;
+}
+
+// Collective over the TP group; only the root (file != nullptr) writes.
+void write_tensors(h5::File* f, const std::string& group, Gpt2& model, const std::vector<float>& flat,
+                   const ProcessGrid& grid) {
+  const ParamTable& table = model.table();
+  for (size_t i = 0; i < table.specs.size(); ++i) {
+    const ParamSpec& spec = table.specs[i];
+    std::vector<float> full = gather_full(spec, flat.data() + model.layout().offset[i], grid.tp());
+    if (f) f->write<float>(group + "/" + spec.name, stored_shape(spec), full.data());
+  }
+}
+
+void write_config_attrs(h5::File& f, const ModelConfig& c) {
+  f.set_attr("/", "n_layer", int64_t{c.n_layer});
+  f.set_attr("/", "n_head", int64_t{c.n_head});
+  f.set_attr("/", "d_model", int64_t{c.d_model});
+  f.set_attr("/", "n_ctx", int64_t{c.n_ctx});
+  f.set_attr("/", "vocab_size", int64_t{c.vocab_size});
+  f.set_attr("/", "num_classes", int64_t{c.num_classes});
+  f.set_attr("/", "tokenizer", c.tokenizer);
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, Gpt2& model, const AdamW* opt, bool zero1, const ProcessGrid& grid,
+                     const TrainState& state, const std::map<std::string, std::string>& attrs) {
+  // Only the TP group holding world rank 0 (DP rank 0) needs to gather parameters; moments
+  // under ZeRO-1 first need every DP rank's slice.
+  std::vector<float> m_flat, v_flat;
+  if (opt) {
+    opt->export_moments(m_flat, v_flat, model.layout().total);
+    if (zero1 && grid.dp_size() > 1) {
+      grid.dp().all_reduce(m_flat.data(), m_flat.size(), ReduceOp::Sum);
+      grid.dp().all_reduce(v_flat.data(), v_flat.size(), ReduceOp::Sum);
+    }
+  }
+  if (grid.dp_rank() == 0) {
+    std::unique_ptr<AtomicOutput> out;
+    std::unique_ptr<h5::File> f;
+    if (grid.is_root()) {
+      out = std::make_unique<AtomicOutput>(path);
+      f = std::make_unique<h5::File>(h5::File::create(out->temp_path()));
+    }
+    write_tensors(f.get(), "/params", model, model.params(), grid);
+    if (opt) {
+      write_tensors(f.get(), "/optim/m", model, m_flat, grid);
+      write_tensors(f.get(), "/optim/v", model, v_flat, grid);
+    }
+    if (grid.is_root()) {
+      f->stamp(kKind);
+      write_config_attrs(*f, model.config());
+      f->create_group("/state");
+      f->set_attr("/state", "step", state.step);
+      f->set_attr("/state", "total_steps", state.total_steps);
+      f->set_attr("/state", "seed", state.seed);
+      f->set_attr("/state", "skipped_steps", state.skipped_steps);
+      for (const auto& [k, v] : attrs) f->set_attr("/", k, v);
+      f->close();
+      out->commit();
+    }
+  }
+  grid.world().barrier();
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  h5::File f = h5::File::open_read(path);
+  f.require_kind(kKind);
+  CheckpointInfo info;
+  ModelConfig& c = info.config;
+  c.n_layer = static_cast<int>(f.attr_int("/", "n_layer"));
+  c.n_head = static_cast<int>(f.attr_int("/", "n_head"));
+  c.d_model = static_cast<int>(f.attr_int("/", "d_model"));
+  c.n_ctx = static_cast<int>(f.attr_int("/", "n_ctx"));
+  c.vocab_size = static_cast<int>(f.attr_int("/", "vocab_size"));
+  c.num_classes = static_cast<int>(f.attr_int("/", "num_classes"));
+  c.tokenizer = f.attr_string("/", "tokenizer");
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw DataError(path, e.what());
+  }
+  if (f.exists("/state")) {
+    info.state.step = f.attr_int("/state", "step");
+    info.state.total_steps = f.attr_int("/state", "total_steps");
+    info.state.seed = f.attr_int("/state", "seed");
+    if (f.has_attr("/state", "skipped_steps")) info.state.skipped_steps = f.attr_int("/state", "skipped_steps");
+  }
+  info.has_optimizer = f.exists("/optim/m");
+  for (const char* key : {"task", "loss", "run_kind", "tokenizer_sha256", "train_data", "labels", "init"}) {
+    if (f.has_attr("/", key)) info.attrs[key] = f.attr_string("/", key);
+  }
+  return info;
+}
+
+namespace {
+
+// Reads one full tensor and scatters this rank's shard into dst. Returns false if absent.
+bool load_tensor(const h5::File& f, const std::string& name, const ParamSpec& spec, int tp, int tp_rank, float* dst) {
+  if (!f.exists(name)) return false;
+  h5::Shape expected = stored_shape(spec);
+  h5::Shape actual = f.shape(name);
+  if (actual != expected) {
+    auto str = [](const h5::Shape& s) {
+      std::string o = "[";
+      for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
+      return o + "]";
+    };
+    throw DataError(f.path(), "tensor '" + name + "' has shape " + str(actual) + ", the model expects " + str(expected));
+  }
+  std::vector<float> full = f.read<float>(name);
+  for (float x : full)
+    if (!std::isfinite(x)) throw DataError(f.path(), "tensor '" + name + "' holds non-finite values");
+  full.resize(static_cast<size_t>(spec.numel()), 0.0f);  // vocabulary padding rows are zero
+  scatter_shard(spec, tp, tp_rank, full.data(), dst);
+  return true;
+}
+
+}  // namespace
+
+CheckpointInfo load_checkpoint(const std::string& path, Gpt2& model, AdamW* opt, bool zero1, const ProcessGrid& grid,
+                               const LoadOptions& options) {
+  CheckpointInfo info = read_checkpoint_info(path);
+  const ModelConfig& mc = model.config();
+  const ModelConfig& cc = info.config;
+  if (cc.n_layer != mc.n_layer || cc.n_head != mc.n_head || cc.d_model != mc.d_model || cc.n_ctx != mc.n_ctx ||
+      cc.vocab_size != mc.vocab_size)
+    throw DataError(path, "model shape " + cc.describe() + " does not match the requested " + mc.describe());
+  if (cc.tokenizer != mc.tokenizer)
+    throw DataError(path, "checkpoint tokenizer '" + cc.tokenizer + "' differs from '" + mc.tokenizer + "'");
+  if (cc.num_classes != mc.num_classes && !(options.allow_new_head && cc.num_classes == 0))
+    throw DataError(path, "checkpoint has " + std::to_string(cc.num_classes) + " output classes, the task needs " +
+                              std::to_string(mc.num_classes));
+  h5::File f = h5::File::open_read(path);
+  const ParamTable& table = model.table();
+  const int tp = model.tp_size(), rank = model.tp_rank();
+  for (size_t i = 0; i < table.specs.size(); ++i) {
+    const ParamSpec& spec = table.specs[i];
+    bool found = load_tensor(f, "/params/" + spec.name, spec, tp, rank, model.param(static_cast<int>(i)));
+    bool is_new_head = static_cast<int>(i) == table.score && cc.num_classes == 0;
+    if (!found && !is_new_head) throw DataError(path, "tensor '/params/" + spec.name + "' missing");
+  }
+  if (options.load_optimizer && opt) {
+    if (!info.has_optimizer) throw DataError(path, "has no optimizer state to resume from");
+    std::vector<float> m_flat(static_cast<size_t>(model.layout().total), 0.0f), v_flat = m_flat;
+    for (size_t i = 0; i < table.specs.size(); ++i) {
+      const ParamSpec& spec = table.specs[i];
+      int64_t off = model.layout().offset[i];
+      if (!load_tensor(f, "/optim/m/" + spec.name, spec, tp, rank, m_flat.data() + off) ||
+          !load_tensor(f, "/optim/v/" + spec.name, spec, tp, rank, v_flat.data() + off))
+        throw DataError(path, "optimizer state for '" + spec.name + "' missing");
+    }
+    opt->import_moments(m_flat, v_flat);
+  }
+  (void)zero1;
+  (void)grid;
+  return info;
+}
+
+}  // namespace w2s

@@ -1,0 +1,50 @@
+// Checkpoints (DESIGN §3), HDF5 `w2s_kind` = "checkpoint": full, unsharded tensors under
+// /params/<HF name> (wte with the true vocabulary rows), optional AdamW moments under
+// /optim/m/<name> and /optim/v/<name>, training state as attributes of /state, the model config
+// as root attributes. Saving gathers shards from TP (and ZeRO-1 slices from DP) onto world
+// rank 0, which alone writes, atomically. Loading reads the full tensors on every rank and
+// keeps the local shard, so any DP×TP shape loads any checkpoint.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "comm/process_grid.h"
+#include "model/config.h"
+#include "model/gpt2.h"
+#include "optim/adamw.h"
+
+namespace w2s {
+
+struct TrainState {
+  int64_t step = 0;         // optimizer steps completed
+  int64_t total_steps = 0;
+  int64_t seed = 0;
+  int64_t skipped_steps = 0;  // non-finite steps skipped so far
+};
+
+struct CheckpointInfo {
+  ModelConfig config;
+  TrainState state;
+  bool has_optimizer = false;
+  std::map<std::string, std::string> attrs;  // free-form string attributes (task, loss, ...)
+};
+
+// Collective over the whole grid. opt may be null (no optimizer state written).
+void save_checkpoint(const std::string& path, Gpt2& model, const AdamW* opt, bool zero1, const ProcessGrid& grid,
+                     const TrainState& state, const std::map<std::string, std::string>& attrs);
+
+// Reads config, state and attributes (no tensors). DataError naming the file if invalid.
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+struct LoadOptions {
+  bool load_optimizer = false;  // restore AdamW moments (resume)
+  bool allow_new_head = false;  // a checkpoint without score.weight (pretrained LM) may seed a classifier
+};
+
+// Loads the local shards of every tensor into model (and opt when asked). Shape mismatches are
+// a DataError naming the tensor and both shapes.
+CheckpointInfo load_checkpoint(const std::string& path, Gpt2& model, AdamW* opt, bool zero1, const ProcessGrid& grid,
+                               const LoadOptions& options);
+
+}  // namespace w2s
