@@ -1,5 +1,7 @@
 #include "model/gpt2.h"
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -129,6 +131,14 @@ double Gpt2::lm_forward_backward(const int32_t* tokens, const int32_t* targets, 
                                        dln_.data(), grad(table_.wte), nullptr);
   backward_backbone(dln_.data());
   return loss;
+}
+
+void Gpt2::lm_logits_local(const int32_t* tokens, int B, int T, std::vector<float>& logits) {
+  forward_backbone(tokens, B, T);
+  logits.resize(static_cast<size_t>(B) * T * vocab_local_);
+  // logits = lnf · wte_localᵀ
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B * T, vocab_local_, cfg_.d_model, 1.0f, lnf_.data(),
+              cfg_.d_model, param(table_.wte), cfg_.d_model, 0.0f, logits.data(), vocab_local_);
 }
 
 void Gpt2::classifier_forward(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) {

@@ -41,6 +41,10 @@ class Gpt2 {
   double lm_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float* token_loss = nullptr);
   double lm_forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T, float grad_scale);
 
+  // Logits of this rank's vocabulary slice [B·T, padded_vocab/tp] (the full vocabulary at
+  // tp = 1; columns ≥ vocab_size are padding). For inspection and tests; training never forms it.
+  void lm_logits_local(const int32_t* tokens, int B, int T, std::vector<float>& logits);
+
   // --- Classification head on the final-LayerNorm state of each example's last real token
   // (position lengths[b] − 1). logits [B, num_classes].
   void classifier_forward(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits);
