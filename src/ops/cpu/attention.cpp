@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/cpu/vmath.h"
 #include "ops/cpu_ops.h"
 
 namespace w2s::cpu {
@@ -35,8 +36,9 @@ void causal_softmax_row(float* row, int t, int T) {
   float maxv = row[0];
   for (int j = 1; j <= t; ++j) maxv = std::max(maxv, row[j]);
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int j = 0; j <= t; ++j) {
-    row[j] = std::exp(row[j] - maxv);
+    row[j] = fast_expf(row[j] - maxv);
     sum += row[j];
   }
   float inv = 1.0f / sum;

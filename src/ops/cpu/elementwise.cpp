@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/cpu/vmath.h"
 #include "ops/cpu_ops.h"
 
 namespace w2s::cpu {
@@ -13,20 +14,20 @@ constexpr float kGeluScale = 0.7978845608028654f;  // sqrt(2/pi)
 
 void gelu_forward(float* out, const float* inp, int64_t n) {
   // gelu(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     float x = inp[i];
     float cube = 0.044715f * x * x * x;
-    out[i] = 0.5f * x * (1.0f + std::tanh(kGeluScale * (x + cube)));
+    out[i] = 0.5f * x * (1.0f + fast_tanhf(kGeluScale * (x + cube)));
   }
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     float x = inp[i];
     float u = kGeluScale * (x + 0.044715f * x * x * x);
-    float t = std::tanh(u);
+    float t = fast_tanhf(u);
     float sech2 = 1.0f - t * t;
     float local_grad = 0.5f * (1.0f + t) + 0.5f * x * sech2 * kGeluScale * (1.0f + 3.0f * 0.044715f * x * x);
     dinp[i] = local_grad * dout[i];
