@@ -2,7 +2,8 @@
 //   /tokens int32 [Ntok]  documents concatenated, each followed by eot_id
 //   /doc_offsets int64 [D+1]  document d is tokens[doc_offsets[d], doc_offsets[d+1]) (its eot included)
 //   /doc_ids int64 [D]
-//   attributes: tokenizer, tokenizer_sha256, source_sha256, eot_id, num_documents.
+//   attributes: tokenizer, tokenizer_sha256, source_sha256, eot_id, num_documents;
+//   vocab_size (optional: when present, readers check every token id they read is below it).
 // Training reads fixed windows: window k of context T is tokens[k*T, k*T + T] (inputs are the
 // first T, targets the last T), so there are (Ntok - 1) / T windows.
 #pragma once
@@ -23,6 +24,7 @@ struct LmDatasetInfo {
   std::string tokenizer;
   std::string tokenizer_sha256;
   std::string source_sha256;
+  int32_t vocab_size = 0;  // 0: unknown (token ids are then not range-checked on read)
 };
 
 class LmDataset {
@@ -41,6 +43,8 @@ class LmDataset {
   LmDatasetInfo info_;
   std::shared_ptr<h5::File> file_;
   mutable std::string sha256_;
+  std::vector<int64_t> doc_offsets_;  // read and validated by open()
+  void check_token_ids(const int32_t* ids, int64_t n, int64_t first) const;
 };
 
 // Writes documents (each gets eot appended) atomically.

@@ -4,7 +4,8 @@
 //   /ids int64 [N]            /labels int32 [N] (classification)   /targets float32 [N] (regression)
 //   /soft_labels float32 [N, C] (optional)
 //   attributes: task ("classification"|"regression"), num_classes (1 for regression), max_len,
-//   pad_id, tokenizer (kind), tokenizer_sha256, source_sha256, split, w2s_schema, w2s_version.
+//   pad_id, tokenizer (kind), tokenizer_sha256, source_sha256, split, w2s_schema, w2s_version;
+//   vocab_size (optional: when present, readers check every token id they read is below it).
 // Reads are by index and stream from the file (rows are chunked), so a dataset is never loaded
 // whole.
 #pragma once
@@ -41,6 +42,7 @@ struct TokenDatasetInfo {
   std::string source_sha256;     // of the JSONL it was prepared from
   std::string split;             // "train_a" | "train_b" | "test" | ...
   bool has_soft_labels = false;
+  int32_t vocab_size = 0;        // 0: unknown (token ids are then not range-checked on read)
 };
 
 class TokenDataset {
@@ -62,6 +64,13 @@ class TokenDataset {
   TokenDatasetInfo info_;
   std::shared_ptr<h5::File> file_;
   mutable std::string sha256_;
+  // The per-example columns are small (a few bytes per example), so open() reads and validates
+  // them once and keeps them; only /input_ids is read on demand.
+  std::vector<int32_t> lengths_;
+  std::vector<int64_t> ids_;
+  std::vector<int32_t> labels_;
+  std::vector<float> targets_;
+  std::vector<float> soft_;  // [N, C] or empty
 };
 
 // One example before tokenization or after it.
@@ -76,5 +85,9 @@ struct TokenizedExample {
 // Writes a token dataset atomically (temp name, then rename). rows must fit info.max_len.
 void write_token_dataset(const std::string& path, const TokenDatasetInfo& info,
                          const std::vector<TokenizedExample>& rows);
+// The same, written straight to `path` with no rename: for a caller that writes several files
+// to AtomicOutput temporaries and commits them together (w2s prepare).
+void write_token_dataset_file(const std::string& path, const TokenDatasetInfo& info,
+                              const std::vector<TokenizedExample>& rows);
 
 }  // namespace w2s

@@ -1,0 +1,64 @@
+// The data-preparation steps behind `w2s prepare`, kept apart from the command line so tests
+// can call them: seeded subsets and the A/B split, tokenization with the overlong policy, and
+// cutting plain text into LM documents.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/jsonl.h"
+#include "data/token_dataset.h"
+#include "data/tokenizer.h"
+
+namespace w2s {
+
+// A seeded pseudo-random key for an example, a function of (seed, purpose, id) alone: sorting by
+// it gives a permutation that does not depend on file order, tokenizer or max_len.
+uint64_t example_key(uint64_t seed, const std::string& purpose, int64_t id);
+
+// Positions (into ids) of the n examples with the smallest keys for `purpose`, in file order;
+// all of them when n <= 0 or n >= ids.size().
+std::vector<size_t> seeded_subset(const std::vector<int64_t>& ids, int64_t n, uint64_t seed, const std::string& purpose);
+
+// The train split halved as in openai/weak-to-strong: examples ordered by their key (purpose
+// "ab-split"); A gets the first ceil(N/2), B the rest. Both halves are returned in file order.
+struct AbSplit {
+  std::vector<size_t> a, b;
+};
+AbSplit split_ab(const std::vector<int64_t>& ids, uint64_t seed);
+
+// What to do with an example longer than max_len tokens: drop it, or keep its first max_len
+// tokens (the beginning of the text).
+enum class Overlong { Drop, Truncate };
+Overlong parse_overlong(const std::string& name);  // "drop" | "truncate"; UsageError otherwise
+
+struct TokenizeStats {
+  int64_t read = 0;           // examples given
+  int64_t kept = 0;           // written
+  int64_t dropped_overlong = 0;
+  int64_t dropped_empty = 0;  // text that tokenizes to nothing
+  int64_t truncated = 0;
+  int64_t total_tokens = 0;   // over kept examples, after truncation
+  std::vector<int64_t> class_counts;  // classification: kept examples per class
+  double target_sum = 0.0;            // regression: sum of kept targets
+};
+
+// Tokenizes examples[p] for each p in positions, in that order, applying the overlong policy.
+// Examples whose text gives no tokens are dropped (counted in stats).
+std::vector<TokenizedExample> tokenize_examples(const std::vector<JsonlExample>& examples,
+                                                const std::vector<size_t>& positions, const Tokenizer& tokenizer,
+                                                int32_t max_len, Overlong overlong, JsonlTask task, int num_classes,
+                                                TokenizeStats& stats);
+
+// Encodes many texts (in parallel with OpenMP; results in input order).
+std::vector<std::vector<int32_t>> encode_all(const Tokenizer& tokenizer, const std::vector<const std::string*>& texts);
+
+// Cuts a plain-text file into LM documents: paragraphs are maximal runs of non-blank lines (a
+// blank line holds only whitespace); consecutive paragraphs are joined with "\n\n" into one
+// document while it stays within max_bytes; a single paragraph longer than max_bytes is a
+// document of its own (never split). A paragraph's lines are kept byte for byte (joined by
+// '\n'); blank lines themselves are not.
+std::vector<std::string> split_documents(const std::string& text, size_t max_bytes);
+
+}  // namespace w2s

