@@ -72,6 +72,11 @@ std::string effective_config_ini(const po::variables_map& vm) {
   std::ostringstream ss;
   for (const auto& [key, value] : vm) {
     if (key == "config" || key == "help" || value.value().empty()) continue;
+    // Repeatable options become one line per value, which --config reads back.
+    if (auto list = boost::any_cast<std::vector<std::string>>(&value.value())) {
+      for (const std::string& item : *list) ss << key << " = " << item << "\n";
+      continue;
+    }
     ss << key << " = " << any_to_string(value.value()) << "\n";
   }
   return ss.str();

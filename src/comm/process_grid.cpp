@@ -8,37 +8,27 @@
 
 namespace w2s {
 
-ProcessGrid ProcessGrid::create(int tp) {
+ProcessGrid ProcessGrid::create(int tp, MPI_Comm base) {
   int world_size = 1, world_rank = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm_size(base, &world_size);
+  MPI_Comm_rank(base, &world_rank);
   if (tp < 1) throw UsageError("--tp must be at least 1");
   if (world_size % tp != 0)
     throw UsageError(strfmt("--tp %d does not divide the world size %d (launch a multiple of %d ranks)", tp,
                             world_size, tp));
   ProcessGrid g;
   MPI_Comm world_dup, tp_comm, dp_comm;
-  MPI_Comm_dup(MPI_COMM_WORLD, &world_dup);
+  MPI_Comm_dup(base, &world_dup);
   // TP groups: contiguous blocks of tp ranks. DP groups: ranks with the same TP position.
-  MPI_Comm_split(MPI_COMM_WORLD, world_rank / tp, world_rank % tp, &tp_comm);
-  MPI_Comm_split(MPI_COMM_WORLD, world_rank % tp, world_rank / tp, &dp_comm);
+  MPI_Comm_split(base, world_rank / tp, world_rank % tp, &tp_comm);
+  MPI_Comm_split(base, world_rank % tp, world_rank / tp, &dp_comm);
   g.world_ = std::make_shared<MpiCommunicator>(world_dup, "world");
   g.tp_ = std::make_shared<MpiCommunicator>(tp_comm, "tp");
   g.dp_ = std::make_shared<MpiCommunicator>(dp_comm, "dp");
   return g;
 }
 
-ProcessGrid ProcessGrid::single() {
-  ProcessGrid g;
-  MPI_Comm a, b, c;
-  MPI_Comm_dup(MPI_COMM_SELF, &a);
-  MPI_Comm_dup(MPI_COMM_SELF, &b);
-  MPI_Comm_dup(MPI_COMM_SELF, &c);
-  g.world_ = std::make_shared<MpiCommunicator>(a, "world");
-  g.tp_ = std::make_shared<MpiCommunicator>(b, "tp");
-  g.dp_ = std::make_shared<MpiCommunicator>(c, "dp");
-  return g;
-}
+ProcessGrid ProcessGrid::single() { return create(1, MPI_COMM_SELF); }
 
 void ProcessGrid::require_identical(const std::string& text, const std::string& what) const {
   int64_t mine = static_cast<int64_t>(stream_id(text) & 0x7fffffffffffffffull);

@@ -11,7 +11,7 @@ namespace w2s {
 class ProcessGrid {
  public:
   // tp must divide the world size; n_head / ffn divisibility is checked by the model.
-  static ProcessGrid create(int tp);
+  static ProcessGrid create(int tp, MPI_Comm base = MPI_COMM_WORLD);
   // A single-rank grid on MPI_COMM_SELF (tools and tests that run without sharding).
   static ProcessGrid single();
 

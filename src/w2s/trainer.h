@@ -19,6 +19,7 @@ struct TrainResult {
   double seconds = 0.0;
   double tokens_per_second = 0.0;
   double comm_seconds = 0.0;
+  size_t optimizer_bytes = 0;  // AdamW state held by this rank
   bool preempted = false;
 };
 

@@ -1,0 +1,26 @@
+// predictions.h5 (DESIGN §3), `w2s_kind` = "predictions": what `w2s eval` writes and
+// `w2s analyze` / `w2s cascade` read. /ids int64 [n], /probs float32 [n, C], /logits float32
+// [n, C], /labels int32 [n] (ground truth; /targets float32 for regression). Attributes:
+// model_sha256, dataset_sha256, task, accuracy (or mse).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace w2s {
+
+struct PredictionFile {
+  std::string task = "classification";
+  int C = 0;
+  std::vector<int64_t> ids;
+  std::vector<float> probs, logits;
+  std::vector<int32_t> labels;  // classification
+  std::vector<float> targets;   // regression
+  std::string model_sha256, dataset_sha256;
+  double metric = 0.0;          // accuracy, or mean squared error for regression
+};
+
+void write_predictions(const std::string& path, const PredictionFile& p);  // atomic
+PredictionFile read_predictions(const std::string& path);                  // DataError naming the file
+
+}  // namespace w2s
