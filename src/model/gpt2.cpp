@@ -221,6 +221,10 @@ void Gpt2::block_backward(int l, float* dx) {
                           cfg_.head_dim());
   ColumnParallelLinear::backward(tp_, dln_.data(), grad(p.qkv_w), grad(p.qkv_b), dqkv_.data(), a.ln1.data(),
                                  param(p.qkv_w), rows, C, qkv_local_);
+  // The key bias shifts every score of a query by the same q·b_k, which softmax ignores: its
+  // true gradient is exactly zero. Rounding leaves ~1e-9 noise that Adam would normalise into
+  // lr-sized random steps (different for every DP/TP shape), so it is zeroed here.
+  std::fill(grad(p.qkv_b) + att_local_, grad(p.qkv_b) + 2 * att_local_, 0.0f);
   cpu::layernorm_backward(dx, grad(p.ln1_w), grad(p.ln1_b), dln_.data(), a.x_in.data(), param(p.ln1_w),
                           a.ln1_mean.data(), a.ln1_rstd.data(), rows, C);
 }

@@ -1,0 +1,34 @@
+// `w2s label`: the weak supervisor's distributed inference pass over held-out data, written as
+// HDF5 label shards + manifest.json (src/w2s/label_shards.h). Shards are fixed by --shards
+// (default: one per DP rank); DP ranks take shards round-robin, so any world size can resume
+// any shard set. Shards that already verify are skipped; the manifest is written last.
+#include "cli/command.h"
+#include "cli/options.h"
+#include "w2s/stages.h"
+
+namespace w2s {
+namespace {
+
+int label_command(const std::vector<std::string>& args) {
+  LabelOptions o;
+  int tp = 1;
+  po::options_description d("w2s label options");
+  d.add_options()("model", po::value(&o.model)->required(), "the weak supervisor's checkpoint")(
+      "data", po::value(&o.data)->required(), "dataset to label (the student's split, train_b.h5)")(
+      "out-dir", po::value(&o.out_dir)->required(), "label folder: shard-KKKKK-of-NNNNN.h5 + manifest.json")(
+      "shards", po::value(&o.shards)->default_value(0), "number of shards (0: one per data-parallel rank)")(
+      "temperature", po::value(&o.temperature)->default_value(1.0), "probs = softmax(logits / T)")(
+      "batch", po::value(&o.batch)->default_value(64), "examples per forward pass")(
+      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree");
+  ParsedCommand p = parse_command("label", "--model CKPT --data train_b.h5 --out-dir DIR [options]\n\n"
+                                  "Re-running skips shards that verify and recomputes the rest.", d, args);
+  if (p.help) return 0;
+  ProcessGrid grid = ProcessGrid::create(tp);
+  run_label(o, grid);
+  return 0;
+}
+
+W2S_COMMAND("label", "the weak model's labels for a dataset, as verified HDF5 shards + manifest", label_command);
+
+}  // namespace
+}  // namespace w2s

@@ -1,0 +1,146 @@
+// `w2s pretrain` (LM objective on a packed corpus) and `w2s train` (classification or
+// regression head on ground truth, or on weak labels with the paper's losses).
+#include <cstdlib>
+
+#include "cli/command.h"
+#include "cli/options.h"
+#include "comm/process_grid.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "data/lm_dataset.h"
+#include "data/token_dataset.h"
+#include "w2s/trainer.h"
+
+namespace w2s {
+namespace {
+
+struct TrainDefaults {
+  double lr, weight_decay, grad_clip, beta2, epochs;
+  int64_t batch;
+  const char* optimizer;
+};
+
+void add_common_options(po::options_description& d, TrainConfig& c, const TrainDefaults& def) {
+  d.add_options()
+      ("data", po::value(&c.data)->required(), "training dataset (.h5 from w2s prepare)")
+      ("run-dir", po::value(&c.run_dir)->required(), "output folder: config.ini, metrics.jsonl, ckpt.h5")
+      ("model", po::value<std::string>(), "model shape ini (configs/models/*.ini) to train from scratch")
+      ("init", po::value(&c.init_ckpt), "start from this checkpoint (e.g. a pretrained model)")
+      ("steps", po::value(&c.steps)->default_value(0), "optimizer steps (0: use --epochs)")
+      ("epochs", po::value(&c.epochs)->default_value(def.epochs), "passes over the data when --steps is 0")
+      ("batch-size", po::value(&c.batch_size)->default_value(def.batch), "global batch, in examples, for any DP size")
+      ("micro-batch", po::value(&c.micro_batch)->default_value(0),
+       "examples per micro-step over all DP ranks (gradient accumulation; 0: the whole batch)")
+      ("lr", po::value(&c.lr.lr)->default_value(def.lr), "peak learning rate")
+      ("warmup-steps", po::value(&c.lr.warmup_steps)->default_value(0), "linear warm-up steps")
+      ("min-lr-frac", po::value(&c.lr.min_lr_frac)->default_value(0.0), "cosine floor, as a fraction of --lr")
+      ("schedule", po::value(&c.lr.kind)->default_value("cosine"), "cosine | linear | constant")
+      ("optimizer", po::value(&c.adam.kind)->default_value(def.optimizer), "adamw | adam")
+      ("beta1", po::value(&c.adam.beta1)->default_value(0.9), "Adam β1")
+      ("beta2", po::value(&c.adam.beta2)->default_value(def.beta2), "Adam β2")
+      ("adam-eps", po::value(&c.adam.eps)->default_value(1e-8), "Adam ε")
+      ("weight-decay", po::value(&c.adam.weight_decay)->default_value(def.weight_decay), "on 2-D weights only")
+      ("grad-clip", po::value(&c.grad_clip)->default_value(def.grad_clip), "global gradient-norm clip (0: off)")
+      ("seed", po::value(&c.seed)->default_value(0), "initialisation and data order")
+      ("tp", po::value(&c.tp)->default_value(1), "tensor-parallel degree (DP is world size / tp)")
+      ("zero1", po::bool_switch(&c.zero1), "shard AdamW state over data-parallel ranks (ZeRO-1)")
+      ("log-every", po::value(&c.log_every)->default_value(10), "progress line and metrics.jsonl every N steps")
+      ("save-every", po::value(&c.save_every)->default_value(0), "checkpoint every N steps (0: at the end)")
+      ("resume", po::bool_switch(&c.resume), "continue the run in --run-dir from its checkpoint")
+      ("stop-after", po::value(&c.stop_after)->default_value(0), "stop with a checkpoint after this step")
+      ("max-bad-steps", po::value(&c.max_bad_steps)->default_value(5),
+       "consecutive non-finite steps (skipped) before the run gives up")
+      ("no-save-optimizer", po::bool_switch(), "leave AdamW state out of the final checkpoint (smaller; no resume)")
+      ("debug-fail-step", po::value(&c.debug_fail_step)->default_value(-1), "testing: make a rank fail at this step")
+      ("debug-fail-rank", po::value(&c.debug_fail_rank)->default_value(-1), "testing: the rank that fails")
+      ("debug-nan-step", po::value(&c.debug_nan_step)->default_value(-1), "testing: inject a NaN gradient here");
+}
+
+void add_student_options(po::options_description& d, TrainConfig& c) {
+  d.add_options()
+      ("labels", po::value(&c.labels_dir), "weak-label shard folder from w2s label (default: ground truth)")
+      ("loss", po::value<std::string>()->default_value(""),
+       "gt | xent | auxconf | product (| squared for regression); default gt, or xent with --labels")
+      ("kd-temperature", po::value(&c.kd_temperature)->default_value(1.0), "soft targets softmax(weak logits / T)")
+      ("aux-alpha-max", po::value(&c.loss.aux_alpha_max)->default_value(0.75), "auxconf: final weight α_max")
+      ("aux-warmup-frac", po::value(&c.loss.aux_warmup_frac)->default_value(0.2),
+       "auxconf: fraction of steps over which α rises linearly from 0")
+      ("product-alpha", po::value(&c.loss.product_alpha)->default_value(1.0), "product: exponent on weak labels")
+      ("product-beta", po::value(&c.loss.product_beta)->default_value(1.0), "product: exponent on student probs")
+      ("freeze-backbone", po::bool_switch(&c.freeze_backbone), "train only the head (linear probe)")
+      ("select-confident", po::value(&c.select_confident)->default_value(1.0),
+       "train only on this fraction of examples with the most confident weak labels");
+}
+
+// Model shape for a from-scratch run; vocabulary and tokenizer follow the dataset.
+void resolve_model(const po::variables_map& vm, TrainConfig& c, const std::string& tokenizer, int vocab_size) {
+  if (!c.init_ckpt.empty()) {
+    if (vm.count("model")) throw UsageError("give either --model (from scratch) or --init (a checkpoint), not both");
+    return;
+  }
+  if (!vm.count("model")) throw UsageError("give --model FILE.ini (from scratch) or --init CKPT");
+  c.model = load_model_config(vm["model"].as<std::string>());
+  c.model.tokenizer = tokenizer;
+  c.model.vocab_size = vocab_size > 0 ? vocab_size : (tokenizer == "gpt2" ? 50257 : 258);
+}
+
+int finish(const TrainResult& r) {
+  log_info(strfmt("done: %lld steps, final loss %.4f, %.1f s, %s tok/s", static_cast<long long>(r.steps_done),
+                  r.final_loss, r.seconds, human_count(r.tokens_per_second).c_str()));
+  return r.preempted ? kExitPreempted : 0;
+}
+
+int run_pretrain(const std::vector<std::string>& args) {
+  TrainConfig c;
+  c.objective = "lm";
+  po::options_description d("w2s pretrain options");
+  add_common_options(d, c, {1e-3, 0.1, 1.0, 0.95, 1.0, 32, "adamw"});
+  d.add_options()("seq-len", po::value(&c.seq_len)->default_value(0), "window length (0: the model context)");
+  ParsedCommand p = parse_command("pretrain", "--data lm.h5 --run-dir DIR (--model M.ini | --init CKPT) [options]\n\n"
+                                  "Trains the LM head (next-token cross-entropy) on a packed corpus from\n"
+                                  "`w2s prepare --lm`. Runs under mpirun/srun: world = tp x dp.", d, args);
+  if (p.help) return 0;
+  c.save_optimizer = !p.vm["no-save-optimizer"].as<bool>();
+  LmDataset ds = LmDataset::open(c.data);
+  resolve_model(p.vm, c, ds.info().tokenizer, ds.info().vocab_size);
+  install_preemption_handlers();
+  ProcessGrid grid = ProcessGrid::create(c.tp);
+  return finish(run_training(c, grid, effective_config_ini(p.vm)));
+}
+
+int run_train(const std::vector<std::string>& args) {
+  TrainConfig c;
+  po::options_description d("w2s train options");
+  add_common_options(d, c, {5e-5, 0.0, 0.0, 0.999, 2.0, 32, "adam"});
+  add_student_options(d, c);
+  ParsedCommand p = parse_command(
+      "train", "--data train.h5 --run-dir DIR (--init CKPT | --model M.ini) [--labels DIR --loss L] [options]\n\n"
+               "Fine-tunes a classification head on the last real token (or a regression head) on\n"
+               "ground truth, or on weak labels from `w2s label` with the paper's losses: xent (soft\n"
+               "cross-entropy / distillation), auxconf (auxiliary confidence, Burns et al. 4.3.2),\n"
+               "product. Defaults follow openai/weak-to-strong: Adam, lr 5e-5, batch 32, 2 epochs,\n"
+               "cosine decay without warm-up. Runs under mpirun/srun with any tp x dp shape.",
+      d, args);
+  if (p.help) return 0;
+  c.save_optimizer = !p.vm["no-save-optimizer"].as<bool>();
+  TokenDataset ds = TokenDataset::open(c.data);
+  c.objective = ds.info().task == "regression" ? "regress" : "classify";
+  std::string loss = p.vm["loss"].as<std::string>();
+  if (loss.empty()) loss = c.objective == "regress" ? "squared" : (c.labels_dir.empty() ? "gt" : "xent");
+  c.loss.kind = parse_loss_kind(loss);
+  if (c.labels_dir.empty() && c.loss.kind != LossKind::GroundTruth && c.loss.kind != LossKind::Squared)
+    throw UsageError("--loss " + loss + " trains on weak labels: give --labels DIR");
+  if (c.select_confident <= 0.0 || c.select_confident > 1.0) throw UsageError("--select-confident must be in (0, 1]");
+  if (c.select_confident < 1.0 && c.labels_dir.empty()) throw UsageError("--select-confident needs --labels");
+  resolve_model(p.vm, c, ds.info().tokenizer, ds.info().vocab_size);
+  install_preemption_handlers();
+  ProcessGrid grid = ProcessGrid::create(c.tp);
+  return finish(run_training(c, grid, effective_config_ini(p.vm)));
+}
+
+W2S_COMMAND("pretrain", "train the LM head on a packed corpus (the small model family)", run_pretrain);
+W2S_COMMAND("train", "fine-tune a classifier on ground truth or on weak labels (xent/auxconf/product)", run_train);
+
+}  // namespace
+}  // namespace w2s

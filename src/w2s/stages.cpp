@@ -1,0 +1,144 @@
+#include "w2s/stages.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "core/strings.h"
+#include "core/timer.h"
+#include "io/checkpoint.h"
+#include "w2s/inference.h"
+#include "w2s/label_shards.h"
+#include "w2s/predictions.h"
+
+namespace w2s {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Every rank fills its rows of a full-size array; a sum over DP assembles it everywhere.
+std::vector<float> assemble(const std::vector<float>& mine, const std::vector<int64_t>& rows, int64_t n, int C,
+                            Communicator& dp) {
+  std::vector<float> full(static_cast<size_t>(n) * C, 0.0f);
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::copy(mine.begin() + static_cast<int64_t>(i) * C, mine.begin() + static_cast<int64_t>(i + 1) * C,
+              full.begin() + rows[i] * C);
+  dp.all_reduce(full.data(), full.size(), ReduceOp::Sum);
+  return full;
+}
+
+// Removes shard files of another shard count (a re-run with a different --shards).
+void remove_foreign_shards(const std::string& dir, int num_shards) {
+  std::string mine = strfmt("-of-%05d.h5", num_shards);
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (starts_with(name, "shard-") && ends_with(name, ".h5") && !ends_with(name, mine)) {
+      log_info("  removing " + name + " (from a run with a different shard count)");
+      fs::remove(e.path());
+    }
+  }
+}
+
+}  // namespace
+
+double run_eval(const EvalOptions& o, const ProcessGrid& grid) {
+  Timer timer;
+  TokenDataset ds = TokenDataset::open(o.data);
+  require_same_tokenizer(ds.info(), o.model);
+  auto model = load_model_for_inference(o.model, grid);
+  const bool regression = ds.info().task == "regression";
+  const int C = model->config().num_classes;
+  if (!regression && C != ds.info().num_classes)
+    throw DataError(o.data, strfmt("has %d classes, the model %d", ds.info().num_classes, C));
+  std::vector<int64_t> rows = dp_block(ds.size(), grid.dp_rank(), grid.dp_size());
+  Inference inf = run_inference(*model, ds, rows, o.batch, 1.0, regression, true);
+  PredictionFile pf;
+  pf.task = ds.info().task;
+  pf.C = C;
+  pf.probs = assemble(inf.probs, rows, ds.size(), C, grid.dp());
+  pf.logits = assemble(inf.logits, rows, ds.size(), C, grid.dp());
+  double metric = 0.0;
+  const std::vector<int32_t> labels = regression ? std::vector<int32_t>() : ds.labels();
+  const std::vector<float> targets = regression ? ds.targets() : std::vector<float>();
+  for (int64_t i = 0; i < ds.size(); ++i) {
+    const float* pr = pf.probs.data() + i * C;
+    if (regression) {
+      double e = pr[0] - targets[static_cast<size_t>(i)];
+      metric += e * e;
+    } else {
+      metric += static_cast<int>(std::max_element(pr, pr + C) - pr) == labels[static_cast<size_t>(i)];
+    }
+  }
+  pf.metric = ds.size() > 0 ? metric / static_cast<double>(ds.size()) : 0.0;
+  if (grid.is_root()) {
+    pf.ids = ds.ids();
+    pf.labels = labels;
+    pf.targets = targets;
+    pf.model_sha256 = sha256_file(o.model);
+    pf.dataset_sha256 = ds.sha256();
+    write_predictions(o.out, pf);
+    log_info(strfmt("eval %s on %s: %s %.4f over %lld examples (%.1f s)", o.model.c_str(), o.data.c_str(),
+                    regression ? "mse" : "accuracy", pf.metric, static_cast<long long>(ds.size()), timer.seconds()));
+  }
+  grid.world().barrier();
+  return pf.metric;
+}
+
+void run_label(const LabelOptions& o, const ProcessGrid& grid) {
+  if (o.temperature <= 0) throw UsageError("--temperature must be positive");
+  Timer timer;
+  const int shards = o.shards > 0 ? o.shards : grid.dp_size();
+  TokenDataset ds = TokenDataset::open(o.data);
+  require_same_tokenizer(ds.info(), o.model);
+  LabelShardMeta meta;
+  meta.supervisor_sha256 = sha256_file(o.model);
+  meta.dataset_sha256 = ds.sha256();
+  meta.num_shards = shards;
+  meta.temperature = o.temperature;
+  meta.num_classes = read_checkpoint_info(o.model).config.num_classes;
+  if (grid.is_root()) {
+    make_dirs(o.out_dir);
+    int stale = remove_stale_temps(o.out_dir);
+    if (stale) log_info(strfmt("  removed %d unfinished temporary file(s) from an interrupted run", stale));
+    remove_foreign_shards(o.out_dir, shards);
+    log_info(strfmt("label %s with %s: %lld examples, %d shards, %s", o.data.c_str(), o.model.c_str(),
+                    static_cast<long long>(ds.size()), shards, grid.describe().c_str()));
+  }
+  grid.world().barrier();
+  std::unique_ptr<Gpt2> model;  // loaded lazily: a fully verified set needs no model
+  const bool regression = ds.info().task == "regression";
+  const std::vector<int64_t> ids = ds.ids();
+  int64_t counts[2] = {0, 0};  // computed, skipped
+  for (int k = grid.dp_rank(); k < shards; k += grid.dp_size()) {
+    meta.shard_index = k;
+    std::string path = o.out_dir + "/" + label_shard_name(k, shards);
+    // Every TP rank of this DP group decides the same way (they read the same file).
+    if (label_shard_matches(path, meta)) {
+      ++counts[1];
+      continue;
+    }
+    if (!model) model = load_model_for_inference(o.model, grid);
+    std::vector<int64_t> rows = dp_block(ds.size(), k, shards);
+    Inference inf = run_inference(*model, ds, rows, o.batch, o.temperature, regression, grid.tp_rank() == 0);
+    if (grid.tp_rank() == 0) {
+      std::vector<int64_t> shard_ids;
+      for (int64_t r : rows) shard_ids.push_back(ids[static_cast<size_t>(r)]);
+      write_label_shard(path, meta, shard_ids, inf.probs, inf.logits);
+    }
+    ++counts[0];
+  }
+  grid.dp().all_reduce(counts, 2, ReduceOp::Sum);
+  grid.world().barrier();
+  if (grid.is_root()) {
+    meta.shard_index = 0;
+    write_label_manifest(o.out_dir, meta);
+    log_info(strfmt("labels: %lld shard(s) computed, %lld already verified and skipped; manifest written (%.1f s)",
+                    static_cast<long long>(counts[0]), static_cast<long long>(counts[1]), timer.seconds()));
+  }
+  grid.world().barrier();
+}
+
+}  // namespace w2s
