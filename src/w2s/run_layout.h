@@ -1,0 +1,47 @@
+// Where every stage of an experiment puts its outputs (DESIGN §1). `w2s pipeline` writes this
+// tree, `w2s analyze` and tools/ read it, jobs/ scripts point Slurm stages into it.
+//
+//   ROOT/data/<task>/{train.jsonl, test.jsonl, train_a.h5, train_b.h5, test.h5}
+//   ROOT/data/corpus/{corpus.jsonl, lm.h5}
+//   ROOT/models/<size>/ckpt.h5                          pretrained family member
+//   ROOT/<task>/seed-<s>/gt-<size>/                     <size> fine-tuned on half A, ground truth:
+//                                                       the weak supervisor when <size> is weak,
+//                                                       the ceiling when it is strong
+//   ROOT/<task>/seed-<s>/labels-<size>/                 <size>'s labels on half B (shards)
+//   ROOT/<task>/seed-<s>/w2s-<weak>-to-<strong>-<loss>/  student <strong> on B with <weak>'s labels
+//   ROOT/<task>/seed-<s>/boot-<m1>-<m2>-...-<mn>-<loss>/ bootstrapping chain m1 → … → mn; step-<k>/
+//                                                       holds each link, predictions.h5 the last
+//   each model folder: config.ini, metrics.jsonl, ckpt.h5, predictions.h5 (on test)
+//   ROOT/report.json, ROOT/report.md                    from w2s analyze
+// Size, task and loss names are [A-Za-z0-9_]+ (no '-'), so folder names parse unambiguously.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace w2s::layout {
+
+inline std::string task_data(const std::string& root, const std::string& task) { return root + "/data/" + task; }
+inline std::string corpus_dir(const std::string& root) { return root + "/data/corpus"; }
+inline std::string pretrained(const std::string& root, const std::string& size) {
+  return root + "/models/" + size;
+}
+inline std::string seed_dir(const std::string& root, const std::string& task, int seed) {
+  return root + "/" + task + "/seed-" + std::to_string(seed);
+}
+inline std::string gt_run(const std::string& seed_dir, const std::string& size) { return seed_dir + "/gt-" + size; }
+inline std::string labels(const std::string& seed_dir, const std::string& size) {
+  return seed_dir + "/labels-" + size;
+}
+inline std::string student(const std::string& seed_dir, const std::string& weak, const std::string& strong,
+                           const std::string& loss) {
+  return seed_dir + "/w2s-" + weak + "-to-" + strong + "-" + loss;
+}
+inline std::string chain(const std::string& seed_dir, const std::vector<std::string>& sizes, const std::string& loss) {
+  std::string s = seed_dir + "/boot";
+  for (const auto& m : sizes) s += "-" + m;
+  return s + "-" + loss;
+}
+inline std::string predictions(const std::string& run) { return run + "/predictions.h5"; }
+inline std::string checkpoint(const std::string& run) { return run + "/ckpt.h5"; }
+
+}  // namespace w2s::layout
