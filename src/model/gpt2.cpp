@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "ops/cpu_ops.h"
 #include "parallel/tensor_parallel.h"
 
@@ -29,7 +30,8 @@ Gpt2::Gpt2(const ModelConfig& cfg, Communicator& tp, uint64_t seed, int align, i
 void Gpt2::zero_grads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
 
 void Gpt2::ensure_acts(int B, int T) {
-  if (T > cfg_.n_ctx) throw UsageError("sequence length exceeds the model context n_ctx");
+  if (T > cfg_.n_ctx)
+    throw UsageError(strfmt("a sequence of %d tokens exceeds the model context of %d (n_ctx)", T, cfg_.n_ctx));
   if (B == B_ && T == T_) return;
   B_ = B;
   T_ = T;

@@ -1,7 +1,8 @@
 // Where every stage of an experiment puts its outputs (DESIGN §1). `w2s pipeline` writes this
 // tree, `w2s analyze` and tools/ read it, jobs/ scripts point Slurm stages into it.
 //
-//   ROOT/data/<task>/{train.jsonl, test.jsonl, train_a.h5, train_b.h5, test.h5}
+//   ROOT/data/<task>/{train.jsonl, test.jsonl}          the task's examples
+//   ROOT/data/<task>/split-<s>/{train_a.h5, train_b.h5, test.h5}   tokenized, A/B halves by seed s
 //   ROOT/data/corpus/{corpus.jsonl, lm.h5}
 //   ROOT/models/<size>/ckpt.h5                          pretrained family member
 //   ROOT/<task>/seed-<s>/gt-<size>/                     <size> fine-tuned on half A, ground truth:
@@ -21,6 +22,9 @@
 namespace w2s::layout {
 
 inline std::string task_data(const std::string& root, const std::string& task) { return root + "/data/" + task; }
+inline std::string task_split(const std::string& root, const std::string& task, int seed) {
+  return task_data(root, task) + "/split-" + std::to_string(seed);
+}
 inline std::string corpus_dir(const std::string& root) { return root + "/data/corpus"; }
 inline std::string pretrained(const std::string& root, const std::string& size) {
   return root + "/models/" + size;

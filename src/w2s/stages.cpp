@@ -51,6 +51,9 @@ double run_eval(const EvalOptions& o, const ProcessGrid& grid) {
   auto model = load_model_for_inference(o.model, grid);
   const bool regression = ds.info().task == "regression";
   const int C = model->config().num_classes;
+  if (ds.info().max_len > model->config().n_ctx)
+    throw UsageError(strfmt("%s holds examples of up to %d tokens; %s has a context of %d", o.data.c_str(),
+                            ds.info().max_len, o.model.c_str(), model->config().n_ctx));
   if (!regression && C != ds.info().num_classes)
     throw DataError(o.data, strfmt("has %d classes, the model %d", ds.info().num_classes, C));
   std::vector<int64_t> rows = dp_block(ds.size(), grid.dp_rank(), grid.dp_size());

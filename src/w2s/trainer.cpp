@@ -125,7 +125,8 @@ class Trainer {
   std::unique_ptr<LmDataset> lm_;
   std::unique_ptr<Sampler> sampler_;
   TrainState state_;
-  int T_ = 0;  // lm window
+  int T_ = 0;        // lm window
+  int max_len_ = 0;  // longest example of a supervised dataset
   std::ofstream metrics_;
   std::string tokenizer_sha_;
 };
@@ -144,6 +145,10 @@ void Trainer::setup_model() {
   else if (cfg_.objective == "regress") model_cfg_.num_classes = 1;
   else model_cfg_.num_classes = sup_ ? sup_->C : model_cfg_.num_classes;
   model_cfg_.validate_tp(grid_.tp_size());
+  if (max_len_ > model_cfg_.n_ctx)
+    throw UsageError(strfmt("%s holds examples of up to %d tokens, but the model context is %d: prepare the data "
+                            "with --max-len %d or use a model with a longer context",
+                            cfg_.data.c_str(), max_len_, model_cfg_.n_ctx, model_cfg_.n_ctx));
   model_ = std::make_unique<Gpt2>(model_cfg_, grid_.tp(), cfg_.seed, grid_.dp_size());
   sync_ = std::make_unique<GradSync>(grid_.dp(), model_->layout(), cfg_.zero1);
   std::vector<bool> trainable(model_->table().specs.size(), !cfg_.freeze_backbone);
@@ -165,6 +170,7 @@ void Trainer::setup_data() {
     if ((cfg_.objective == "regress") != (probe.info().task == "regression"))
       throw DataError(cfg_.data, "is a " + probe.info().task + " dataset, but the run trains '" + cfg_.objective + "'");
     sup_ = std::make_unique<SupervisedData>(load_supervised(cfg_, C));
+    max_len_ = probe.info().max_len;
     tokenizer_sha_ = probe.info().tokenizer_sha256;
   }
 }

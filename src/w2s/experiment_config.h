@@ -1,0 +1,80 @@
+// The experiment file `w2s pipeline --config X.ini` reads (configs/experiments/*.ini): which
+// tasks, model sizes, pairs, losses and seeds; how to pretrain the family and fine-tune it.
+// Every key is documented in configs/experiments/README.md; an unknown key is an error that
+// names the file and the key.
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace w2s {
+
+struct SizeSpec {
+  std::string name;
+  std::string model_ini;       // model.<name>.config: shape to pretrain from scratch
+  std::string init;            // model.<name>.init: an existing checkpoint (skips pretraining)
+  int64_t pretrain_steps = -1; // overrides pretrain.steps
+  double pretrain_lr = -1;     // overrides pretrain.lr
+  double finetune_lr = -1;     // overrides finetune.lr
+};
+
+struct TaskSpec {
+  std::string name;
+  std::string train_jsonl, test_jsonl;  // empty for the embedded tasks (spam, sotu-party)
+  bool embedded() const { return train_jsonl.empty(); }
+};
+
+struct ExperimentConfig {
+  std::string path;
+  std::string out = "runs/experiment";
+  std::vector<TaskSpec> tasks;
+  std::vector<int> seeds = {0};
+  std::vector<std::string> losses = {"xent"};
+  std::vector<std::string> sizes;                            // weak → strong
+  std::vector<std::pair<std::string, std::string>> pairs;    // (weak, strong)
+  std::vector<std::string> bootstrap;                        // chain m1 → … → mn (empty: none)
+  std::string tokenizer = "byte";
+  int tp = 1;
+  std::map<std::string, SizeSpec> size_specs;
+
+  // data
+  int max_len = 128;
+  int max_train = 0;
+  int max_test = 0;
+  int test_size = 400;
+  std::string overlong = "truncate";
+
+  // pretraining the family
+  std::string corpus = "embedded";  // or an LM dataset .h5 / a JSONL of documents
+  int64_t pretrain_steps = 500;
+  int64_t pretrain_batch = 16;
+  int pretrain_seq = 128;
+  double pretrain_lr = 2e-3;
+  int pretrain_warmup = 20;
+  double pretrain_weight_decay = 0.1;
+
+  // fine-tuning (weak supervisors, ceilings and students alike)
+  double finetune_epochs = 2.0;
+  int64_t finetune_batch = 32;
+  int64_t finetune_micro = 0;
+  double finetune_lr = 5e-4;
+  std::string finetune_optimizer = "adam";
+  double finetune_weight_decay = 0.0;
+  int finetune_warmup = 0;
+  double aux_alpha_max = 0.75;
+  double aux_warmup_frac = 0.2;
+  double kd_temperature = 1.0;
+
+  // labeling and analysis
+  int label_batch = 64;
+  int resamples = 1000;
+
+  const SizeSpec& size(const std::string& name) const;
+};
+
+// Reads the file, then applies "section.key=value" overrides (command-line --set). Validates
+// names, lists and pairs; UsageError naming the file (and key) on any problem.
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+
+}  // namespace w2s
