@@ -142,6 +142,9 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     }
     if (parts[2] == "train") t->train_jsonl = v;
     else if (parts[2] == "test") t->test_jsonl = v;
+    else if (parts[2] == "max_len") t->max_len = parse_number<int>(file, key, v);
+    else if (parts[2] == "max_train") t->max_train = parse_number<int>(file, key, v);
+    else if (parts[2] == "test_size") t->test_size = parse_number<int>(file, key, v);
     else return false;
     return true;
   }

@@ -22,6 +22,7 @@ struct SizeSpec {
 struct TaskSpec {
   std::string name;
   std::string train_jsonl, test_jsonl;  // empty for the embedded tasks (spam, sotu-party)
+  int max_len = -1, max_train = -1, test_size = -1;  // task.<name>.*: override data.*
   bool embedded() const { return train_jsonl.empty(); }
 };
 
@@ -71,6 +72,10 @@ struct ExperimentConfig {
   int resamples = 1000;
 
   const SizeSpec& size(const std::string& name) const;
+  // Data settings of a task: its task.<name>.* override, else data.*.
+  int max_len_of(const TaskSpec& t) const { return t.max_len > 0 ? t.max_len : max_len; }
+  int max_train_of(const TaskSpec& t) const { return t.max_train >= 0 ? t.max_train : max_train; }
+  int test_size_of(const TaskSpec& t) const { return t.test_size > 0 ? t.test_size : test_size; }
 };
 
 // Reads the file, then applies "section.key=value" overrides (command-line --set). Validates

@@ -126,7 +126,7 @@ void Pipeline::plan_data() {
     if (!t.embedded()) continue;
     std::string dir = layout::task_data(cfg_.out, t.name);
     stages_.push_back({"data: " + t.name,
-                       {"convert", "--task", t.name, "--out-dir", dir, "--test-size", std::to_string(cfg_.test_size)},
+                       {"convert", "--task", t.name, "--out-dir", dir, "--test-size", std::to_string(cfg_.test_size_of(t))},
                        dir,
                        true,
                        [dir] { return file_exists(dir + "/train.jsonl") && file_exists(dir + "/test.jsonl"); }});
@@ -219,7 +219,8 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
   std::string tag = task.name + " seed " + std::to_string(seed);
   stages_.push_back({"data: split + tokenize " + tag,
                      {"prepare", "--train", train, "--test", test, "--out-dir", split, "--tokenizer", cfg_.tokenizer,
-                      "--max-len", std::to_string(cfg_.max_len), "--max-train", std::to_string(cfg_.max_train),
+                      "--max-len", std::to_string(cfg_.max_len_of(task)), "--max-train",
+                      std::to_string(cfg_.max_train_of(task)),
                       "--max-test", std::to_string(cfg_.max_test), "--overlong", cfg_.overlong, "--seed",
                       std::to_string(seed)},
                      split,
