@@ -13,44 +13,67 @@
 
 namespace w2s {
 
-Inference run_inference(Gpt2& model, const TokenDataset& ds, const std::vector<int64_t>& indices, int batch,
-                        double temperature, bool regression, bool progress) {
+InferenceBatches plan_inference_batches(const TokenDataset& ds, int batch) {
+  if (batch < 1) throw UsageError("--batch must be at least 1");
+  const std::vector<int32_t> lengths = ds.lengths();
+  std::vector<int64_t> order(lengths.size());
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return lengths[static_cast<size_t>(a)] < lengths[static_cast<size_t>(b)];
+  });
+  InferenceBatches batches;
+  for (size_t i = 0; i < order.size(); ++i) {
+    bool new_batch = batches.empty() || batches.back().size() == static_cast<size_t>(batch) ||
+                     lengths[static_cast<size_t>(batches.back().front())] != lengths[static_cast<size_t>(order[i])];
+    if (new_batch) batches.emplace_back();
+    batches.back().push_back(order[i]);
+  }
+  return batches;
+}
+
+InferenceBatches batch_range(const InferenceBatches& all, int k, int parts) {
+  size_t n = all.size();
+  size_t begin = n * static_cast<size_t>(k) / static_cast<size_t>(parts);
+  size_t end = n * static_cast<size_t>(k + 1) / static_cast<size_t>(parts);
+  return InferenceBatches(all.begin() + static_cast<std::ptrdiff_t>(begin), all.begin() + static_cast<std::ptrdiff_t>(end));
+}
+
+std::vector<int64_t> rows_of(const InferenceBatches& batches) {
+  std::vector<int64_t> rows;
+  for (const auto& b : batches) rows.insert(rows.end(), b.begin(), b.end());
+  return rows;
+}
+
+Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatches& batches, double temperature,
+                        bool regression, bool progress) {
   const int C = model.config().num_classes;
   if (C <= 0) throw UsageError("the model has no classification head (it is a pretrained LM checkpoint)");
   Inference out;
   out.C = C;
-  const size_t n = indices.size();
-  out.logits.assign(n * C, 0.0f);
-  out.probs.assign(n * C, 0.0f);
-  // Length order: batches of similar lengths waste little on padding.
-  std::vector<int32_t> lengths = ds.lengths();
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return lengths[static_cast<size_t>(indices[a])] < lengths[static_cast<size_t>(indices[b])];
-  });
   ExampleBatch eb;
   std::vector<float> logits;
   Timer timer;
   double last_report = 0;
-  for (size_t start = 0; start < n; start += static_cast<size_t>(batch)) {
-    size_t end = std::min(n, start + static_cast<size_t>(batch));
-    std::vector<int64_t> rows;
-    for (size_t i = start; i < end; ++i) rows.push_back(indices[order[i]]);
+  size_t done = 0, total = 0;
+  for (const auto& b : batches) total += b.size();
+  out.logits.reserve(total * C);
+  out.probs.reserve(total * C);
+  for (const auto& rows : batches) {
     ds.read(rows, eb);
     logits.resize(static_cast<size_t>(eb.n) * C);
     model.classifier_forward(eb.tokens.data(), eb.lengths.data(), eb.n, eb.T, logits.data());
-    for (size_t i = start; i < end; ++i) {
-      const float* z = logits.data() + (i - start) * C;
-      float* lo = out.logits.data() + order[i] * C;
-      float* pr = out.probs.data() + order[i] * C;
-      std::copy(z, z + C, lo);
+    for (int i = 0; i < eb.n; ++i) {
+      const float* z = logits.data() + static_cast<size_t>(i) * C;
+      out.logits.insert(out.logits.end(), z, z + C);
+      out.probs.resize(out.probs.size() + C);
+      float* pr = out.probs.data() + out.probs.size() - C;
       if (regression) std::copy(z, z + C, pr);
       else soft_labels_from_logits(z, 1, C, temperature, pr);
     }
+    done += rows.size();
     if (progress && timer.seconds() - last_report > 10.0) {
       last_report = timer.seconds();
-      log_info(strfmt("  %zu/%zu examples (%.0f/s)", end, n, end / timer.seconds()));
+      log_info(strfmt("  %zu/%zu examples (%.0f/s)", done, total, done / timer.seconds()));
     }
   }
   return out;
@@ -62,13 +85,6 @@ std::unique_ptr<Gpt2> load_model_for_inference(const std::string& ckpt, const Pr
   auto model = std::make_unique<Gpt2>(info.config, grid.tp(), 0);
   load_checkpoint(ckpt, *model, nullptr, false, grid, {});
   return model;
-}
-
-std::vector<int64_t> dp_block(int64_t n, int dp_rank, int dp_size) {
-  int64_t begin = n * dp_rank / dp_size, end = n * (dp_rank + 1) / dp_size;
-  std::vector<int64_t> out(static_cast<size_t>(end - begin));
-  std::iota(out.begin(), out.end(), begin);
-  return out;
 }
 
 void require_same_tokenizer(const TokenDatasetInfo& data, const std::string& ckpt) {

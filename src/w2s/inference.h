@@ -19,15 +19,25 @@ struct Inference {
   std::vector<float> probs;     // [n, C]: softmax(logits / T); regression: the prediction itself
 };
 
-// Runs the model's head over dataset rows `indices` in batches of `batch` examples.
-Inference run_inference(Gpt2& model, const TokenDataset& ds, const std::vector<int64_t>& indices, int batch,
+// The inference batches of a whole dataset, fixed by the dataset and `batch` alone: examples
+// in (length, index) order, cut into batches of at most `batch` examples of one length (no
+// padding). Every example is therefore computed with the same shapes — and gets bit-identical
+// outputs — however the batches are later split over ranks or shards (BLAS results can depend
+// on the matrix height, so batch composition must not).
+using InferenceBatches = std::vector<std::vector<int64_t>>;
+InferenceBatches plan_inference_batches(const TokenDataset& ds, int batch);
+
+// Batches [k·B/parts, (k+1)·B/parts): part k of `parts` contiguous ranges of batches.
+InferenceBatches batch_range(const InferenceBatches& all, int k, int parts);
+std::vector<int64_t> rows_of(const InferenceBatches& batches);  // dataset indices, batch order
+
+// Runs the model's head over the batches; outputs in rows_of(batches) order.
+Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatches& batches,
                         double temperature = 1.0, bool regression = false, bool progress = false);
 
 // Builds the model described by a checkpoint, sharded over grid.tp(), and loads its weights.
 std::unique_ptr<Gpt2> load_model_for_inference(const std::string& ckpt, const ProcessGrid& grid);
 
-// Dataset indices this DP rank handles when n examples are split into dp contiguous blocks.
-std::vector<int64_t> dp_block(int64_t n, int dp_rank, int dp_size);
 
 // Refuses a dataset whose tokenizer differs from the model's (kind, and sha256 when both known).
 void require_same_tokenizer(const TokenDatasetInfo& data, const std::string& ckpt);

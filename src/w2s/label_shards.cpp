@@ -40,6 +40,7 @@ ShardContents read_shard(const std::string& path, bool with_data) {
   s.meta.num_shards = static_cast<int>(f.attr_int("/", "num_shards"));
   s.meta.temperature = f.attr_double("/", "temperature");
   s.meta.num_classes = static_cast<int>(f.attr_int("/", "num_classes"));
+  s.meta.batch = static_cast<int>(f.attr_int("/", "batch"));
   s.count = f.attr_int("/", "count");
   const hsize_t n = static_cast<hsize_t>(s.count), C = static_cast<hsize_t>(s.meta.num_classes);
   if (f.shape("/ids") != h5::Shape{n} || f.shape("/probs") != h5::Shape{n, C} || f.shape("/logits") != h5::Shape{n, C})
@@ -58,7 +59,7 @@ ShardContents read_shard(const std::string& path, bool with_data) {
 bool same_meta(const LabelShardMeta& a, const LabelShardMeta& b) {
   return a.supervisor_sha256 == b.supervisor_sha256 && a.dataset_sha256 == b.dataset_sha256 &&
          a.shard_index == b.shard_index && a.num_shards == b.num_shards && a.temperature == b.temperature &&
-         a.num_classes == b.num_classes;
+         a.num_classes == b.num_classes && a.batch == b.batch;
 }
 
 }  // namespace
@@ -86,6 +87,7 @@ void write_label_shard(const std::string& path, const LabelShardMeta& meta, cons
     f.set_attr("/", "num_shards", int64_t{meta.num_shards});
     f.set_attr("/", "temperature", meta.temperature);
     f.set_attr("/", "num_classes", int64_t{meta.num_classes});
+    f.set_attr("/", "batch", int64_t{meta.batch});
     f.set_attr("/", "count", static_cast<int64_t>(n));
     f.close();
   }
@@ -117,6 +119,7 @@ void write_label_manifest(const std::string& dir, const LabelShardMeta& common) 
                       {"supervisor_sha256", common.supervisor_sha256},
                       {"dataset_sha256", common.dataset_sha256},
                       {"temperature", common.temperature},
+                      {"batch", common.batch},
                       {"total", total},
                       {"shards", shards}};
   write_text_atomic(dir + "/manifest.json", m.dump(2) + "\n");
@@ -142,6 +145,7 @@ LabelSet LabelSet::open(const std::string& dir) {
     common.supervisor_sha256 = m.at("supervisor_sha256").get<std::string>();
     common.dataset_sha256 = m.at("dataset_sha256").get<std::string>();
     common.temperature = m.at("temperature").get<double>();
+    common.batch = m.at("batch").get<int>();
     const auto& shards = m.at("shards");
     if (!shards.is_array() || static_cast<int>(shards.size()) != common.num_shards)
       throw DataError(manifest_path, "lists " + std::to_string(shards.size()) + " shards, expected " +

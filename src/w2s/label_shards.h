@@ -1,7 +1,7 @@
 // Weak-label shards (DESIGN §3): where `w2s label` writes and `w2s train --labels` reads.
 //   DIR/shard-KKKKK-of-NNNNN.h5  (w2s_kind "label_shard"): /ids int64 [n], /probs float32 [n, C],
 //       /logits float32 [n, C]; attributes supervisor_sha256, dataset_sha256, shard_index,
-//       num_shards, temperature, num_classes, count.
+//       num_shards, temperature, num_classes, batch, count.
 //   DIR/manifest.json  written last: {"num_shards", "num_classes", "supervisor_sha256",
 //       "dataset_sha256", "temperature", "total", "shards": [{"file", "count", "sha256"}]}.
 // Shards are written under a temporary name and renamed when complete; the manifest is
@@ -24,6 +24,7 @@ struct LabelShardMeta {
   int num_shards = 1;
   double temperature = 1.0;
   int num_classes = 2;
+  int batch = 0;  // inference batch size: with it, the shard's examples are fixed (see inference.h)
 };
 
 std::string label_shard_name(int shard_index, int num_shards);  // "shard-00003-of-00008.h5"

@@ -56,8 +56,9 @@ double run_eval(const EvalOptions& o, const ProcessGrid& grid) {
                             ds.info().max_len, o.model.c_str(), model->config().n_ctx));
   if (!regression && C != ds.info().num_classes)
     throw DataError(o.data, strfmt("has %d classes, the model %d", ds.info().num_classes, C));
-  std::vector<int64_t> rows = dp_block(ds.size(), grid.dp_rank(), grid.dp_size());
-  Inference inf = run_inference(*model, ds, rows, o.batch, 1.0, regression, true);
+  InferenceBatches mine = batch_range(plan_inference_batches(ds, o.batch), grid.dp_rank(), grid.dp_size());
+  std::vector<int64_t> rows = rows_of(mine);
+  Inference inf = run_inference(*model, ds, mine, 1.0, regression, true);
   PredictionFile pf;
   pf.task = ds.info().task;
   pf.C = C;
@@ -101,6 +102,7 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
   meta.dataset_sha256 = ds.sha256();
   meta.num_shards = shards;
   meta.temperature = o.temperature;
+  meta.batch = o.batch;
   meta.num_classes = read_checkpoint_info(o.model).config.num_classes;
   if (grid.is_root()) {
     make_dirs(o.out_dir);
@@ -112,6 +114,9 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
   }
   grid.world().barrier();
   std::unique_ptr<Gpt2> model;  // loaded lazily: a fully verified set needs no model
+  // Shards are ranges of the dataset's fixed inference batches, so each example's label is
+  // bit-identical whatever the number of shards or ranks (for the same --batch).
+  const InferenceBatches batches = plan_inference_batches(ds, o.batch);
   const bool regression = ds.info().task == "regression";
   const std::vector<int64_t> ids = ds.ids();
   int64_t counts[2] = {0, 0};  // computed, skipped
@@ -124,8 +129,9 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
       continue;
     }
     if (!model) model = load_model_for_inference(o.model, grid);
-    std::vector<int64_t> rows = dp_block(ds.size(), k, shards);
-    Inference inf = run_inference(*model, ds, rows, o.batch, o.temperature, regression, grid.tp_rank() == 0);
+    InferenceBatches shard_batches = batch_range(batches, k, shards);
+    std::vector<int64_t> rows = rows_of(shard_batches);
+    Inference inf = run_inference(*model, ds, shard_batches, o.temperature, regression, grid.tp_rank() == 0);
     if (grid.tp_rank() == 0) {
       std::vector<int64_t> shard_ids;
       for (int64_t r : rows) shard_ids.push_back(ids[static_cast<size_t>(r)]);

@@ -1,0 +1,51 @@
+# Shared fixture for the e2e tests (sourced, not a test itself): a tiny classification task
+# generated on the spot (no downloads), tokenized with the byte tokenizer, a tiny model shape,
+# and helpers. Every test works under $W2S_TEST_TMP (fresh per test).
+set -euo pipefail
+: "${W2S_BIN:?W2S_BIN must name the w2s binary}"
+export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+TMP="${W2S_TEST_TMP:-$(mktemp -d)}"
+rm -rf "$TMP"; mkdir -p "$TMP"; cd "$TMP"
+MPIRUN=(mpiexec --allow-run-as-root --oversubscribe --bind-to none)
+PY=/usr/bin/python3
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+check() { echo "  ok: $*"; }
+
+# make_task DIR N_TRAIN N_TEST: label 1 iff the text mentions a fruit (a rule a model can learn).
+make_task() {
+  local dir=$1 ntrain=$2 ntest=$3
+  mkdir -p "$dir"
+  $PY - "$dir" "$ntrain" "$ntest" <<'PYEOF'
+import json, random, sys
+d, ntr, nte = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(7)
+fruit = ["apple", "pear", "plum", "grape", "melon", "lemon"]
+other = ["stone", "chair", "cloud", "river", "paper", "glass"]
+verbs = ["sees", "likes", "holds", "finds", "wants", "paints"]
+names = ["Ann", "Bob", "Cy", "Dee", "Eve", "Fay"]
+def example(i, label):
+    words = [rng.choice(names), rng.choice(verbs), "a", rng.choice(fruit if label else other)]
+    if rng.random() < 0.5: words += ["and", "a", rng.choice(other)]
+    return {"id": i, "txt": " ".join(words), "hard_label": label}
+for name, n, off in (("train", ntr, 0), ("test", nte, 100000)):
+    with open(f"{d}/{name}.jsonl", "w") as f:
+        for i in range(n): f.write(json.dumps(example(off + i, i % 2)) + "\n")
+PYEOF
+}
+
+# The tiny model shape (2 layers, 2 heads, d 32, context 64).
+write_tiny_model() { printf 'n_layer = 2\nn_head = 2\nd_model = 32\nn_ctx = 64\n' > "$1"; }
+
+# setup_tiny: task in data/, splits in data/split, model ini, a trained weak model in weak/.
+setup_tiny() {
+  make_task data "${1:-240}" "${2:-80}"
+  "$W2S_BIN" prepare --train data/train.jsonl --test data/test.jsonl --out-dir data/split --tokenizer byte \
+    --max-len 64 --seed 0 > prepare.log
+  write_tiny_model tiny.ini
+  "$W2S_BIN" train --data data/split/train_a.h5 --run-dir weak --model tiny.ini --steps 20 --batch-size 16 \
+    --lr 3e-3 --optimizer adamw --log-every 100 > weak.log
+}
+
+# losses_of RUN_DIR: the loss column of metrics.jsonl, one per line.
+losses_of() { $PY -c 'import json,sys; [print(json.loads(l)["loss"]) for l in open(sys.argv[1])]' "$1/metrics.jsonl"; }
