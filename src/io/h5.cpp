@@ -119,7 +119,9 @@ bool File::exists(const std::string& name) const {
 void File::create_group(const std::string& name) {
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle g(H5Gcreate2(file_.get(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+  Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
+  H5Pset_obj_track_times(gcpl.get(), 0);
+  Handle g(H5Gcreate2(file_.get(), name.c_str(), lcpl.get(), gcpl.get(), H5P_DEFAULT));
   if (!g.valid()) throw RuntimeError(where(name) + ": cannot create group");
 }
 
@@ -175,6 +177,8 @@ void File::write(const std::string& name, const Shape& shape, const T* data) {
     create_group(name.substr(0, slash));
   Handle space(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  // No modification times: the same content gives the same bytes (and the same sha256).
+  H5Pset_obj_track_times(dcpl.get(), 0);
   hsize_t n = product(shape);
   if (n > 0 && !shape.empty()) {
     // Chunk along rows (~1 MiB per chunk) so readers can stream rows without reading it all.
@@ -229,6 +233,7 @@ void File::create_extendable(const std::string& name, const Shape& row_shape, hs
   }
   Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()));
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_obj_track_times(dcpl.get(), 0);
   H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
   Handle d(H5Dcreate2(file_.get(), name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, dcpl.get(),
                       H5P_DEFAULT));
