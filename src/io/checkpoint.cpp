@@ -95,6 +95,44 @@ void save_checkpoint(const std::string& path, Gpt2& model, const AdamW* opt, boo
   grid.world().barrier();
 }
 
+void write_full_checkpoint(const std::string& path, const ModelConfig& config,
+                           const std::map<std::string, std::vector<float>>& tensors,
+                           const std::map<std::string, std::string>& attrs) {
+  ParamTable table = build_param_table(config, 1);
+  AtomicOutput out(path);
+  {
+    h5::File f = h5::File::create(out.temp_path());
+    for (const ParamSpec& spec : table.specs) {
+      auto it = tensors.find(spec.name);
+      if (it == tensors.end()) throw RuntimeError(path + ": tensor '" + spec.name + "' not provided");
+      if (static_cast<int64_t>(it->second.size()) != spec.stored_rows * spec.cols)
+        throw RuntimeError(path + ": tensor '" + spec.name + "' has the wrong number of values");
+      f.write<float>("/params/" + spec.name, stored_shape(spec), it->second.data());
+    }
+    f.stamp(kKind);
+    write_config_attrs(f, config);
+    f.create_group("/state");
+    f.set_attr("/state", "step", int64_t{0});
+    f.set_attr("/state", "total_steps", int64_t{0});
+    f.set_attr("/state", "seed", int64_t{0});
+    for (const auto& [k, v] : attrs) f.set_attr("/", k, v);
+    f.close();
+  }
+  out.commit();
+}
+
+std::map<std::string, std::vector<float>> read_full_params(const std::string& path) {
+  CheckpointInfo info = read_checkpoint_info(path);
+  h5::File f = h5::File::open_read(path);
+  std::map<std::string, std::vector<float>> out;
+  for (const ParamSpec& spec : build_param_table(info.config, 1).specs) {
+    std::string name = "/params/" + spec.name;
+    if (f.shape(name) != stored_shape(spec)) throw DataError(path, "tensor '" + name + "' has an unexpected shape");
+    out[spec.name] = f.read<float>(name);
+  }
+  return out;
+}
+
 CheckpointInfo read_checkpoint_info(const std::string& path) {
   h5::File f = h5::File::open_read(path);
   f.require_kind(kKind);

@@ -34,6 +34,15 @@ struct CheckpointInfo {
 void save_checkpoint(const std::string& path, Gpt2& model, const AdamW* opt, bool zero1, const ProcessGrid& grid,
                      const TrainState& state, const std::map<std::string, std::string>& attrs);
 
+// Writes a checkpoint from full host tensors (HF names → values in stored shapes), e.g. an
+// imported Hugging Face model. Every tensor of the config's table must be present.
+void write_full_checkpoint(const std::string& path, const ModelConfig& config,
+                           const std::map<std::string, std::vector<float>>& tensors,
+                           const std::map<std::string, std::string>& attrs);
+
+// Every parameter tensor of a checkpoint, full and in stored shape (the inverse of the above).
+std::map<std::string, std::vector<float>> read_full_params(const std::string& path);
+
 // Reads config, state and attributes (no tensors). DataError naming the file if invalid.
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
