@@ -194,13 +194,16 @@ void validate(ExperimentConfig& c) {
 }
 
 // A relative path in the experiment file is tried as given (from the working directory), then
-// beside the experiment file, then from the repository the file sits in (configs/experiments/
-// → ../..), then from the w2s source tree.
+// beside the experiment file, then from the tree the file sits in (configs/experiments/ →
+// ../..: the repository, or share/w2s of an installation), then from the installation the
+// running binary belongs to (<prefix>/bin/w2s → <prefix>/share/w2s), then the source tree.
 std::string resolve_path(const std::string& experiment_file, const std::string& p) {
   namespace fs = std::filesystem;
   if (p.empty() || fs::path(p).is_absolute() || fs::exists(p)) return p;
   fs::path dir = fs::path(experiment_file).parent_path();
-  for (const fs::path& base : {dir, dir / ".." / "..", fs::path(W2S_SOURCE_DIR)}) {
+  std::error_code ec;
+  fs::path installed = fs::read_symlink("/proc/self/exe", ec).parent_path() / ".." / "share" / "w2s";
+  for (const fs::path& base : {dir, dir / ".." / "..", installed, fs::path(W2S_SOURCE_DIR)}) {
     fs::path candidate = base / p;
     if (fs::exists(candidate)) return candidate.lexically_normal().string();
   }
