@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "io/checkpoint.h"
 #include "w2s/metrics.h"
 #include "w2s/predictions.h"
 
@@ -325,6 +326,37 @@ std::string render_table(const json& report) {
   return t;
 }
 
+// Every gt-<size> model of a task: its parameter count (from its checkpoint, when present) and
+// its ground-truth test accuracy over seeds — the x and y of accuracy-vs-size plots.
+json size_summary(const std::vector<SeedRuns>& seeds) {
+  std::map<std::string, std::pair<double, int>> acc;  // size → (sum, count)
+  std::map<std::string, long long> params;
+  for (const SeedRuns& sr : seeds)
+    for (const auto& [name, model] : sr.models) {
+      if (!starts_with(name, "gt-")) continue;
+      std::string size = name.substr(3);
+      auto& a = acc[size];
+      a.first += model.regression() ? mean_sq_error(model) : accuracy(model.probs, model.labels);
+      a.second += 1;
+      std::string ckpt = fs::path(model.file).parent_path().string() + "/ckpt.h5";
+      if (!params.count(size) && fs::exists(ckpt)) {
+        try {
+          params[size] = read_checkpoint_info(ckpt).config.num_parameters();
+        } catch (const Error&) {
+        }
+      }
+    }
+  json out = json::array();
+  for (const auto& [size, a] : acc)
+    out.push_back({{"size", size}, {"params", params.count(size) ? json(params[size]) : json(nullptr)},
+                   {"p_ground_truth", a.first / a.second}, {"seeds", a.second}});
+  std::sort(out.begin(), out.end(), [](const json& x, const json& y) {
+    return x["params"].is_number() && y["params"].is_number() ? x["params"].get<long long>() < y["params"].get<long long>()
+                                                             : x["size"].get<std::string>() < y["size"].get<std::string>();
+  });
+  return out;
+}
+
 }  // namespace
 
 AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
@@ -332,7 +364,7 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
   auto tasks = discover(o.root, warnings);
   for (const auto& w : warnings) log_warn(w);
   json report = {{"root", o.root}, {"resamples", o.resamples}, {"level", o.level}, {"rows", json::array()},
-                 {"chains", json::array()}, {"warnings", warnings}};
+                 {"chains", json::array()}, {"sizes", json::object()}, {"warnings", warnings}};
   std::regex student_re("w2s-([A-Za-z0-9_]+)-to-([A-Za-z0-9_]+)-([A-Za-z0-9_]+)");
   std::regex chain_re("boot-([A-Za-z0-9_-]+)-([A-Za-z0-9_]+)");
   for (const auto& [task, seeds] : tasks) {
@@ -360,6 +392,7 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
         }
       }
     }
+    report["sizes"][task] = size_summary(seeds);
     for (const auto& [key, triples] : students) {
       json row = analyze_row(triples, o);
       row["task"] = task;
