@@ -21,11 +21,14 @@
 #include "w2s/label_shards.h"
 #include "w2s/predictions.h"
 #include "w2s/run_layout.h"
+#include "w2s/trainer.h"
 
 namespace w2s {
 namespace {
 
 namespace fs = std::filesystem;
+
+struct Preempted {};
 
 int world_rank() {
   int r = 0;
@@ -331,10 +334,14 @@ void Pipeline::execute(const Stage& s, size_t index) {
   log_info(head + "\n    $ " + shell_line(s.command));
   Timer t;
   std::vector<std::string> args(s.command.begin() + 1, s.command.end());
-  if (!s.root_only || world_rank() == 0) {
-    int rc = it->run(args);
-    if (rc != 0) throw RuntimeError(strfmt("pipeline stage '%s' exited with %d", s.title.c_str(), rc));
-  }
+  int rc = 0;
+  if (!s.root_only || world_rank() == 0) rc = it->run(args);
+  // A stage stopped by the preemption signal has checkpointed: the whole pipeline stops with the
+  // same code (75), and a requeued run resumes here.
+  int stop = rc == kExitPreempted || preemption_requested();
+  MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (stop) throw Preempted();
+  if (rc != 0) throw RuntimeError(strfmt("pipeline stage '%s' exited with %d", s.title.c_str(), rc));
   MPI_Barrier(MPI_COMM_WORLD);
   if (world_rank() == 0) {
     if (!s.verified()) throw RuntimeError("pipeline stage '" + s.title + "' finished but its output does not verify");
@@ -377,8 +384,14 @@ int Pipeline::run() {
 
 int run_pipeline(const PipelineOptions& options) {
   ExperimentConfig cfg = load_experiment(options.config, options.overrides);
+  install_preemption_handlers();
   Pipeline p(std::move(cfg), options.dry_run);
-  return p.run();
+  try {
+    return p.run();
+  } catch (const Preempted&) {
+    log_info("pipeline: stopped by a preemption signal after a checkpoint; re-run (or requeue) to resume");
+    return kExitPreempted;
+  }
 }
 
 }  // namespace w2s

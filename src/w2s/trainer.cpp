@@ -430,6 +430,8 @@ TrainResult Trainer::run() {
 
 }  // namespace
 
+bool preemption_requested() { return g_stop_signal.load() != 0; }
+
 void install_preemption_handlers() {
   std::signal(SIGUSR1, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);

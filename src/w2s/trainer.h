@@ -31,5 +31,7 @@ TrainResult run_training(const TrainConfig& cfg, const ProcessGrid& grid, const 
 
 // Installs SIGUSR1/SIGTERM handlers that ask the loop to checkpoint and stop.
 void install_preemption_handlers();
+// True once such a signal arrived (in this process).
+bool preemption_requested();
 
 }  // namespace w2s
