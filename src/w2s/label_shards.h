@@ -3,7 +3,7 @@
 //       /logits float32 [n, C]; attributes supervisor_sha256, dataset_sha256, shard_index,
 //       num_shards, temperature, num_classes, batch, count.
 //   DIR/manifest.json  written last: {"num_shards", "num_classes", "supervisor_sha256",
-//       "dataset_sha256", "temperature", "total", "shards": [{"file", "count", "sha256"}]}.
+//       "dataset_sha256", "temperature", "batch", "total", "shards": [{"file", "count", "sha256"}]}.
 // Shards are written under a temporary name and renamed when complete; the manifest is
 // rewritten atomically after every shard set is complete. A reader refuses a set whose manifest
 // is missing or disagrees with the files (missing, extra, truncated, tampered shard), naming the
@@ -11,6 +11,7 @@
 // for every example whatever number of ranks wrote them.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,9 +37,17 @@ void write_label_shard(const std::string& path, const LabelShardMeta& meta, cons
 // True when `path` is a complete shard whose attributes match `expected` (supervisor,
 // dataset, k, N, temperature); used by `w2s label` to skip shards that already verify.
 bool label_shard_matches(const std::string& path, const LabelShardMeta& expected);
+// The same check with its reason: nullopt when the shard verifies, else a one-line message
+// naming the file and what is wrong (missing, truncated, foreign, attribute X differs, ...).
+// Never throws.
+std::optional<std::string> verify_label_shard(const std::string& path, const LabelShardMeta& expected);
+
+// Names of the shard files in DIR ("shard-*.h5", temporaries "*.tmp.*" excluded), sorted.
+std::vector<std::string> list_label_shard_files(const std::string& dir);
 
 // Writes DIR/manifest.json from the shards on disk (counts and sha256 of each). Throws if a
-// shard is missing.
+// shard is missing (RuntimeError listing them), or if a shard does not verify against `common`
+// or belongs to another shard count (DataError naming the file).
 void write_label_manifest(const std::string& dir, const LabelShardMeta& common);
 
 // All labels of a shard set, verified against the manifest, indexed by example id.
