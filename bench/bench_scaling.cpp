@@ -84,10 +84,12 @@ int main(int argc, char** argv) {
   double max_step = step_s;
   MPI_Allreduce(MPI_IN_PLACE, &max_step, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   if (rank == 0) {
-    double eff = base_step > 0 ? (weak ? base_step / max_step : base_step / (max_step * world)) : 1.0;
-    std::printf("ranks %d tp %d dp %d threads/rank %d | %s batch %lld x %d | step %.4f s | %.0f tok/s | comm %.1f%% "
+    // Ideal step time: the 1-rank step scaled by this run's work (global batch) over the ranks.
+    double work = static_cast<double>(cfg.batch_size) / batch;
+    double eff = base_step > 0 ? base_step * work / (max_step * world) : 1.0;
+    std::printf("ranks %d tp %d dp %d%s threads/rank %d | %s batch %lld x %d | step %.4f s | %.0f tok/s | comm %.1f%% "
                 "| efficiency %.2f\n",
-                world, grid.tp_size(), grid.dp_size(), omp_get_max_threads(), weak ? "weak" : "strong",
+                world, grid.tp_size(), grid.dp_size(), zero1 ? " zero1" : "", omp_get_max_threads(), weak ? "weak" : "strong",
                 static_cast<long long>(cfg.batch_size), seq, max_step, tokens_per_s, 100 * comm_share, eff);
     std::filesystem::remove_all(dir);
   }
