@@ -3,9 +3,7 @@
 
 #include "cli/command.h"
 #include "cli/options.h"
-#include "core/atomic_file.h"
 #include "core/log.h"
-#include "core/strings.h"
 #include "w2s/analyze.h"
 
 namespace w2s {
@@ -31,12 +29,7 @@ int analyze_command(const std::vector<std::string>& args) {
                  "the student error it predicts (weak error - misfit; Charikar et al. 2024).",
       d, args, &pos);
   if (p.help) return 0;
-  if (out.empty()) out = o.root + "/report.json";
-  AnalyzeResult r = analyze_experiment(o);
-  write_text_atomic(out, r.report.dump(2) + "\n");
-  std::string md = out.substr(0, out.size() - (ends_with(out, ".json") ? 5 : 0)) + ".md";
-  write_text_atomic(md, "# w2s report: " + o.root + "\n\n" + r.table);
-  log_info("report: " + out + ", " + md + "\n");
+  AnalyzeResult r = write_experiment_report(o, out);
   std::fputs(r.table.c_str(), stdout);
   std::fflush(stdout);
   return 0;

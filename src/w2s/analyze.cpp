@@ -10,6 +10,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -419,6 +420,16 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
   }
   report["rank_correlation_predicted_vs_measured"] = num(spearman(predicted, measured));
   return {report, render_table(report)};
+}
+
+AnalyzeResult write_experiment_report(const AnalyzeOptions& options, std::string out) {
+  if (out.empty()) out = options.root + "/report.json";
+  AnalyzeResult r = analyze_experiment(options);
+  write_text_atomic(out, r.report.dump(2) + "\n");
+  std::string md = out.substr(0, out.size() - (ends_with(out, ".json") ? 5 : 0)) + ".md";
+  write_text_atomic(md, "# w2s report: " + options.root + "\n\n" + r.table);
+  log_info("report: " + out + ", " + md + "\n");
+  return r;
 }
 
 }  // namespace w2s

@@ -26,4 +26,8 @@ struct AnalyzeResult {
 
 AnalyzeResult analyze_experiment(const AnalyzeOptions& options);
 
+// analyze_experiment, then report.json at `out` (default ROOT/report.json) and report.md beside
+// it, both written atomically. Returns the result so the caller decides when to print the table.
+AnalyzeResult write_experiment_report(const AnalyzeOptions& options, std::string out = "");
+
 }  // namespace w2s

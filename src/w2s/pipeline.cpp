@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "data/lm_dataset.h"
 #include "data/token_dataset.h"
 #include "io/checkpoint.h"
+#include "w2s/analyze.h"
 #include "w2s/experiment_config.h"
 #include "w2s/label_shards.h"
 #include "w2s/predictions.h"
@@ -366,17 +368,17 @@ int Pipeline::run() {
   }
   if (world_rank() == 0) make_dirs(cfg_.out);
   for (size_t i = 0; i < stages_.size(); ++i) execute(stages_[i], i);
-  double seconds = total.seconds();
-  const auto& registry = command_registry();
-  auto analyze = std::find_if(registry.begin(), registry.end(), [](auto& c) { return c.name == "analyze"; });
   log_info(strfmt("pipeline: all %zu stages complete in %s; analysis follows", stages_.size(),
-                  human_duration(seconds).c_str()));
-  if (analyze != registry.end() && world_rank() == 0) {
-    std::vector<std::string> args = {cfg_.out, "--resamples", std::to_string(cfg_.resamples)};
-    int rc = analyze->run(args);
-    if (rc != 0) return rc;
-  }
-  log_info(strfmt("total time %s", human_duration(total.seconds()).c_str()));
+                  human_duration(total.seconds()).c_str()));
+  if (world_rank() != 0) return 0;
+  AnalyzeOptions analysis;
+  analysis.root = cfg_.out;
+  analysis.resamples = cfg_.resamples;
+  AnalyzeResult r = write_experiment_report(analysis);
+  // The table is the last thing a user sees; the total time (analysis included) comes just before.
+  log_info(strfmt("total time %s\n", human_duration(total.seconds()).c_str()));
+  std::fputs(r.table.c_str(), stdout);
+  std::fflush(stdout);
   return 0;
 }
 
