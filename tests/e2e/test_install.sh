@@ -16,7 +16,7 @@ make_task data 120 20
 "$W" train --data split/train_a.h5 --run-dir run --model "$TMP/prefix/share/w2s/configs/models/w2s-tiny.ini" --steps 3 \
   > train.log || fail "installed w2s cannot train"
 "$W" pipeline --config "$TMP/prefix/share/w2s/configs/experiments/demo.ini" --dry-run > plan.log
-grep -q -- "--model $TMP/prefix/share/w2s/configs/models/w2s-base.ini" plan.log \
+grep -q -- "--model $TMP/prefix/share/w2s/configs/models/w2s-small.ini" plan.log \
   || fail "model paths do not resolve into the installation: $(grep -m1 -- '--model' plan.log)"
 check "installed w2s runs from $TMP/prefix; experiment paths resolve inside it"
 echo PASS
