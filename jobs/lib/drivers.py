@@ -1,0 +1,146 @@
+"""What every jobs/ driver shares: its common options, the experiment's plan (stages from
+`w2s pipeline --dry-run`), and the ways a plan is submitted: one job per stage chained with
+--dependency=afterok, a job array of stages that do not depend on each other, and the final
+`w2s analyze`. The drivers (submit-pipeline, sweep, bootstrap) only choose overrides and which
+stages go where; scaling-study uses the submitter alone.
+"""
+import argparse
+import os
+import shlex
+import sys
+
+import runtree
+from cluster import Cluster, ClusterError
+from stages import StageError, dry_run
+from submit import SubmitError, Submitter, find_w2s, log_dir
+
+# sbatch template of each stage kind (slurm/*.sbatch).
+TEMPLATE = {"data": "data.sbatch", "pretrain": "train.sbatch", "train": "train.sbatch", "label": "label.sbatch",
+            "eval": "eval.sbatch", "analyze": "analyze.sbatch"}
+
+
+def parser(doc):
+    """An argument parser with the options every experiment driver takes."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--experiment", required=True, metavar="X.ini", help="experiment file (configs/experiments/)")
+    ap.add_argument("--cluster", required=True, metavar="C.ini", help="cluster file (configs/clusters/)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override an experiment key (repeatable), as in `w2s pipeline --set`")
+    ap.add_argument("--w2s", metavar="PATH", help="the w2s binary (default: $W2S_BIN, the installation, build/, PATH)")
+    ap.add_argument("--redo", action="store_true",
+                    help="submit every stage, also those whose outputs are already complete (default: skip them)")
+    ap.add_argument("--dry-run", action="store_true", help="print the sbatch command lines; submit nothing")
+    return ap
+
+
+def main_guard(fn):
+    """Runs a driver's main; expected failures become one line naming the problem, exit 1 or 2."""
+    try:
+        fn()
+    except (ClusterError, StageError) as e:
+        sys.exit(f"{os.path.basename(sys.argv[0])}: {e}")
+    except SubmitError as e:
+        print(f"{os.path.basename(sys.argv[0])}: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def csv_list(text):
+    return [x for x in text.replace(",", " ").split() if x]
+
+
+class Plan:
+    """An experiment planned into stages, and a submitter for one cluster."""
+
+    def __init__(self, args, sets):
+        self.w2s = find_w2s(args.w2s)
+        self.cluster = Cluster(args.cluster)
+        self.sets = list(sets)
+        self.root, self.stages = dry_run(self.w2s, args.experiment, self.sets)
+        self.sub = Submitter(self.cluster, self.w2s, self.root, args.dry_run)
+        self.redo = args.redo
+        self.submitted = []  # job ids in submission order
+
+    def header(self, what):
+        print(f"{what}: {len(self.stages)} stages -> {self.root} on cluster '{self.cluster.name}' "
+              f"(logs and jobs.tsv in {log_dir(self.root)})")
+
+    @staticmethod
+    def stage_argv(stage):
+        # Training must resume from its checkpoint after a requeue; the pipeline already says so,
+        # a hand-written stage might not.
+        argv = list(stage.argv)
+        if stage.kind in ("pretrain", "train") and "--resume" not in argv:
+            argv.append("--resume")
+        return argv
+
+    def skip(self, stage):
+        if self.redo or not runtree.stage_done(stage):
+            return False
+        stage.job = None
+        print(f"done\t{stage.command}\t{stage.title}\t(outputs complete; not submitted)")
+        return True
+
+    def deps_of(self, stages):
+        """Job ids of every submitted stage that any of `stages` waits for (no duplicates)."""
+        ids = []
+        for s in stages:
+            for d in s.deps:
+                if d.job is not None and d.job not in ids:
+                    ids.append(d.job)
+        return ids
+
+    def submit_stage(self, stage):
+        """One job for one stage, after every job writing something it reads."""
+        if self.skip(stage):
+            return None
+        deps = self.deps_of([stage])
+        argv = self.stage_argv(stage)
+        # label.sbatch and eval.sbatch name their subcommand; the other templates take it first.
+        args = argv[1:] if stage.kind in ("label", "eval") else argv
+        stage.job = self.sub.submit(TEMPLATE[stage.kind], args, f"w2s-{stage.index + 1}-{stage.command}",
+                                    stage.kind, stage.title, deps=deps, command=argv)
+        self.submitted.append(stage.job)
+        print(f"{stage.job}\t{stage.command}\t{stage.title}\t(after {','.join(deps) or '-'})")
+        return stage.job
+
+    def submit_array(self, stages, name, deps=(), dep_type="afterok", max_running=0):
+        """One job array running `stages` (all of one kind), element i = stages[i]. Its task file
+        (one w2s command line per element) lies beside the logs, so `jobs/status` can show each."""
+        todo = [s for s in stages if not self.skip(s)]
+        if not todo:
+            return None
+        kinds = {s.kind for s in todo}
+        if len(kinds) != 1:
+            raise StageError(f"array {name}: stages of different kinds {sorted(kinds)}")
+        kind = kinds.pop()
+        task_file = os.path.join(log_dir(self.root), f"{name}.tasks")
+        lines = [" ".join(shlex.quote(a) for a in self.stage_argv(s)) for s in todo]
+        if not self.sub.dry_run:
+            os.makedirs(log_dir(self.root), exist_ok=True)
+            tmp = task_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write("".join(line + "\n" for line in lines))
+            os.replace(tmp, task_file)
+        spec = f"0-{len(todo) - 1}" + (f"%{max_running}" if max_running > 0 else "")
+        title = f"{len(todo)} x {todo[0].command}: " + "; ".join(s.title for s in todo)
+        job = self.sub.submit("array.sbatch", [task_file], name, kind, title, deps=list(deps), dep_type=dep_type,
+                              array=spec)
+        for i, s in enumerate(todo):
+            s.job = f"{job}_{i}"
+        self.submitted.append(job)
+        print(f"{job}\tarray\t{len(todo)} {kind} stages ({task_file})\t({dep_type} {','.join(deps) or '-'})")
+        for i, s in enumerate(todo):
+            print(f"  {job}_{i}\t{s.command}\t{s.title}")
+        return job
+
+    def submit_analyze(self, deps):
+        job = self.sub.submit("analyze.sbatch", [self.root], "w2s-analyze", "analyze", f"analyze {self.root}",
+                              deps=[d for d in deps if d is not None])
+        self.submitted.append(job)
+        print(f"{job}\tanalyze\t{self.root}/report.json\t(after {','.join(deps) or '-'})")
+        return job
+
+    def footer(self):
+        print(f"submitted {len(self.submitted)} jobs: {' '.join(self.submitted) or '-'}")
+        if self.submitted and not self.sub.dry_run:
+            print(f"follow them with: {os.path.join(os.path.dirname(os.path.dirname(__file__)), 'status')} {self.root}")
