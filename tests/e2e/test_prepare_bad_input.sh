@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # `w2s prepare` on bad input: every case must exit with the right non-zero code and a one-line
 # reason naming the offending file, and leave no output behind (no train_a.h5, no *.tmp.*).
-# (Truncated and foreign HDF5 datasets are refused by TokenDataset::open; tests/unit/test_data.cpp
-# covers them, since no command here reads a dataset given on the command line.)
+# (Truncated and foreign HDF5 inputs of the commands that read them: test_bad_hdf5_input.sh.)
 set -u
 : "${W2S_BIN:?W2S_BIN must point at the w2s binary}"
 TMP="${W2S_TEST_TMP:-$(mktemp -d)}"
