@@ -1,0 +1,185 @@
+// `w2s cascade`: cascading inference (src/w2s/cascade.h). Both models answer every example of
+// a test set — distributed like `w2s label`: DP ranks take contiguous ranges of the dataset's
+// fixed inference batches, each pass is timed barrier to barrier, rank 0 gathers the
+// probabilities — and the cascade's accuracy, deferred fraction, FLOPs and time are reported
+// for each τ of the sweep and for every distinct threshold, with the least-cost τ reaching the
+// requested fraction of the strong model's accuracy. Outputs (atomic): DIR/cascade.json,
+// DIR/curve.csv (the sweep), DIR/curve_full.csv (every threshold); tools/plot_cascade.py plots.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/command.h"
+#include "cli/options.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "core/strings.h"
+#include "core/timer.h"
+#include "io/checkpoint.h"
+#include "w2s/cascade.h"
+#include "w2s/inference.h"
+
+namespace w2s {
+namespace {
+
+struct CascadeOptions {
+  std::string weak, strong, data, out_dir, taus;
+  double target = 0.99;
+  int batch = 64;
+};
+
+// One model's pass over the whole dataset: probabilities of every example on every rank
+// (rows summed over DP), the wall time of the slowest rank, and per-example FLOPs.
+CascadeModel run_model(const std::string& ckpt, const TokenDataset& ds, int batch, const ProcessGrid& grid) {
+  require_same_tokenizer(ds.info(), ckpt);
+  auto model = load_model_for_inference(ckpt, grid);
+  const ModelConfig& cfg = model->config();
+  if (ds.info().max_len > cfg.n_ctx)
+    throw UsageError(strfmt("%s holds examples of up to %d tokens; %s has a context of %d", ds.info().path.c_str(),
+                            ds.info().max_len, ckpt.c_str(), cfg.n_ctx));
+  if (cfg.num_classes != ds.info().num_classes)
+    throw DataError(ds.info().path, strfmt("has %d classes, %s %d", ds.info().num_classes, ckpt.c_str(), cfg.num_classes));
+  InferenceBatches mine = batch_range(plan_inference_batches(ds, batch), grid.dp_rank(), grid.dp_size());
+  const std::vector<int64_t> rows = rows_of(mine);
+  grid.world().barrier();  // time the pass alone, not model loading or a slow rank's start
+  Timer timer;
+  Inference inf = run_inference(*model, ds, mine, 1.0, false, grid.is_root());
+  grid.world().barrier();
+  CascadeModel m;
+  m.seconds = grid.world().all_reduce_scalar(timer.seconds(), ReduceOp::Max);
+  const int C = cfg.num_classes;
+  m.probs.assign(static_cast<size_t>(ds.size()) * C, 0.0f);
+  if (grid.tp_rank() == 0)  // TP ranks hold identical outputs: count them once
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::copy(inf.probs.begin() + static_cast<int64_t>(i) * C, inf.probs.begin() + static_cast<int64_t>(i + 1) * C,
+                m.probs.begin() + rows[i] * C);
+  grid.world().all_reduce(m.probs.data(), m.probs.size(), ReduceOp::Sum);
+  for (int32_t len : ds.lengths()) m.flops.push_back(forward_flops(cfg, len));
+  log_info(strfmt("  %s: %s, %.2f s for %lld examples", ckpt.c_str(), cfg.describe().c_str(), m.seconds,
+                  static_cast<long long>(ds.size())));
+  return m;
+}
+
+nlohmann::json point_json(const CascadePoint& p) {
+  return {{"tau", p.tau},
+          {"deferred", p.deferred},
+          {"deferred_fraction", p.deferred_fraction},
+          {"correct", p.correct},
+          {"accuracy", p.accuracy},
+          {"flops_per_example", p.flops_per_example},
+          {"compute_fraction", p.compute_fraction},
+          {"seconds_per_example", p.seconds_per_example},
+          {"time_fraction", p.time_fraction}};
+}
+
+std::string curve_csv(const std::vector<CascadePoint>& pts) {
+  std::string s = "tau,deferred,deferred_fraction,correct,accuracy,flops_per_example,compute_fraction,"
+                  "seconds_per_example,time_fraction\n";
+  for (const CascadePoint& p : pts)
+    s += strfmt("%.9g,%lld,%.6f,%lld,%.6f,%.6g,%.6f,%.6g,%.6f\n", p.tau, static_cast<long long>(p.deferred),
+                p.deferred_fraction, static_cast<long long>(p.correct), p.accuracy, p.flops_per_example,
+                p.compute_fraction, p.seconds_per_example, p.time_fraction);
+  return s;
+}
+
+std::string describe_best(const CascadeResult& r, const std::vector<CascadePoint>& pts, int best, const char* what) {
+  if (best < 0)
+    return strfmt("%s: no τ reaches %.4f (%.3g × the strong accuracy %.4f)", what, r.target_accuracy, r.target_fraction,
+                  r.strong_accuracy);
+  const CascadePoint& p = pts[static_cast<size_t>(best)];
+  return strfmt("%s: τ = %.6g reaches %.4f ≥ %.4f (%.3g × strong %.4f), deferring %.1f%%, at %.1f%% of the strong "
+                "model's FLOPs and %.1f%% of its time",
+                what, p.tau, p.accuracy, r.target_accuracy, r.target_fraction, r.strong_accuracy,
+                100 * p.deferred_fraction, 100 * p.compute_fraction, 100 * p.time_fraction);
+}
+
+void write_outputs(const CascadeOptions& o, const CascadeResult& r, const std::string& dataset_sha) {
+  make_dirs(o.out_dir);
+  nlohmann::json j = {{"weak", o.weak},
+                      {"strong", o.strong},
+                      {"data", o.data},
+                      {"dataset_sha256", dataset_sha},
+                      {"weak_sha256", sha256_file(o.weak)},
+                      {"strong_sha256", sha256_file(o.strong)},
+                      {"n", r.n},
+                      {"weak_accuracy", r.weak_accuracy},
+                      {"strong_accuracy", r.strong_accuracy},
+                      {"weak_flops_per_example", r.weak_flops_per_example},
+                      {"strong_flops_per_example", r.strong_flops_per_example},
+                      {"weak_seconds_per_example", r.weak_seconds_per_example},
+                      {"strong_seconds_per_example", r.strong_seconds_per_example},
+                      {"target_fraction", r.target_fraction},
+                      {"target_accuracy", r.target_accuracy},
+                      {"best", r.best},
+                      {"curve_best", r.curve_best}};
+  j["points"] = nlohmann::json::array();
+  for (const auto& p : r.points) j["points"].push_back(point_json(p));
+  j["curve"] = nlohmann::json::array();
+  for (const auto& p : r.curve) j["curve"].push_back(point_json(p));
+  write_text_atomic(o.out_dir + "/cascade.json", j.dump(1) + "\n");
+  write_text_atomic(o.out_dir + "/curve.csv", curve_csv(r.points));
+  write_text_atomic(o.out_dir + "/curve_full.csv", curve_csv(r.curve));
+}
+
+void print_table(const CascadeResult& r) {
+  log_info(strfmt("weak accuracy %.4f at %.4g FLOPs/example; strong %.4f at %.4g FLOPs/example (%.3g×)", r.weak_accuracy,
+                  r.weak_flops_per_example, r.strong_accuracy, r.strong_flops_per_example,
+                  r.strong_flops_per_example / std::max(r.weak_flops_per_example, 1e-300)));
+  log_info("      tau  deferred  accuracy  compute  time");
+  for (const CascadePoint& p : r.points)
+    log_info(strfmt("%9.4g  %7.1f%%  %8.4f  %6.1f%%  %5.1f%%", p.tau, 100 * p.deferred_fraction, p.accuracy,
+                    100 * p.compute_fraction, 100 * p.time_fraction));
+  log_info(describe_best(r, r.points, r.best, "sweep"));
+  log_info(describe_best(r, r.curve, r.curve_best, strfmt("every threshold (%zu)", r.curve.size()).c_str()));
+}
+
+int cascade_command(const std::vector<std::string>& args) {
+  CascadeOptions o;
+  int tp = 1;
+  po::options_description d("w2s cascade options");
+  d.add_options()("weak", po::value(&o.weak)->required(), "the cheap first-stage model's checkpoint")(
+      "strong", po::value(&o.strong)->required(), "the strong model's checkpoint (answers deferred examples)")(
+      "data", po::value(&o.data)->required(), "classification token dataset to evaluate on (test.h5)")(
+      "out", po::value(&o.out_dir)->required(), "output folder: cascade.json, curve.csv, curve_full.csv")(
+      "taus", po::value(&o.taus)->default_value("0,0.5,0.55,...,1,1.01"),
+      "thresholds: examples whose weak confidence (max probability) is below τ go to the strong model; "
+      "'a,b,...,c' continues the progression a, b up to c")(
+      "target", po::value(&o.target)->default_value(0.99),
+      "accuracy to reach, as a fraction of the strong model's; the least-cost τ reaching it is reported")(
+      "batch", po::value(&o.batch)->default_value(64), "examples per forward pass")(
+      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree");
+  ParsedCommand p = parse_command("cascade", "--weak CKPT --strong CKPT --data test.h5 --out DIR [options]\n\n"
+                                  "Cost is counted as FLOPs (weak on every example + strong on the deferred ones, "
+                                  "from the model shapes and example lengths) and as measured time.", d, args);
+  if (p.help) return 0;
+  const std::vector<double> taus = parse_taus(o.taus);
+  if (!(o.target > 0)) throw UsageError("--target must be positive (a fraction of the strong model's accuracy)");
+  ProcessGrid grid = ProcessGrid::create(tp);
+  TokenDataset ds = TokenDataset::open(o.data);
+  if (ds.info().task != "classification")
+    throw DataError(o.data, "is a " + ds.info().task + " dataset; a cascade thresholds class probabilities");
+  log_info(strfmt("cascade on %s: %lld examples, %s", o.data.c_str(), static_cast<long long>(ds.size()),
+                  grid.describe().c_str()));
+  CascadeInput in;
+  in.C = ds.info().num_classes;
+  in.labels = ds.labels();
+  in.weak = run_model(o.weak, ds, o.batch, grid);
+  in.strong = run_model(o.strong, ds, o.batch, grid);
+  if (grid.is_root()) {
+    CascadeResult r = evaluate_cascade(in, taus, o.target);
+    write_outputs(o, r, ds.sha256());
+    print_table(r);
+    write_text_atomic(o.out_dir + "/config.ini", effective_config_ini(p.vm));
+  }
+  grid.world().barrier();
+  return 0;
+}
+
+W2S_COMMAND("cascade", "weak model first, strong model on the unconfident: accuracy vs compute over a τ sweep",
+            cascade_command);
+
+}  // namespace
+}  // namespace w2s
