@@ -8,7 +8,8 @@ file(GLOB W2S_CUDA_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/kernels/*.cu 
 if(W2S_CUDA_SOURCES)
   add_library(w2s_cuda STATIC ${W2S_CUDA_SOURCES})
   target_include_directories(w2s_cuda PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/kernels)
-  target_compile_options(w2s_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo>
+  set_target_properties(w2s_cuda PROPERTIES CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
+  target_compile_options(w2s_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo -Xcompiler=-Wall,-Wextra>
                          $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>)
   target_link_libraries(w2s_cuda PUBLIC CUDA::cudart CUDA::cublasLt CUDNN::cudnn NCCL::nccl MPI::MPI_C
                         nlohmann_json::nlohmann_json hdf5::hdf5)
