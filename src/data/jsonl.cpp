@@ -73,7 +73,7 @@ JsonlExample parse_line(const std::string& line, const JsonlOptions& options, co
   json object;
   try {
     object = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw DataError(where, "malformed JSON: " + short_json_message(e.what()));
   }
   if (!object.is_object()) throw DataError(where, strfmt("expected a JSON object, got %s", type_name(object)));

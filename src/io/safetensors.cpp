@@ -143,7 +143,7 @@ std::vector<float> SafetensorsReader::read_f32(const std::string& name) const {
     throw DataError(path_, "tensor '" + name + "': read failed (truncated?)");
   std::vector<float> out(static_cast<size_t>(e.numel()));
   if (e.dtype == "F32") {
-    std::memcpy(out.data(), raw.data(), raw.size());
+    if (!raw.empty()) std::memcpy(out.data(), raw.data(), raw.size());  // an empty tensor has no buffers
   } else if (e.dtype == "F16" || e.dtype == "BF16") {
     for (size_t i = 0; i < out.size(); ++i) {
       uint16_t v;

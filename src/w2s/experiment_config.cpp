@@ -224,7 +224,12 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
   ExperimentConfig c;
   c.path = path;
   po::options_description none;
-  po::parsed_options parsed = po::parse_config_file(in, none, /*allow_unregistered=*/true);
+  po::parsed_options parsed(&none);
+  try {
+    parsed = po::parse_config_file(in, none, /*allow_unregistered=*/true);
+  } catch (const po::error& e) {  // e.g. a line without '=': a usage error naming the file, not a crash
+    throw UsageError(path + ": " + e.what());
+  }
   std::vector<std::pair<std::string, std::string>> entries;
   for (const auto& o : parsed.options) entries.emplace_back(o.string_key, o.value.empty() ? "" : o.value[0]);
   for (const auto& ov : overrides) {
