@@ -57,7 +57,7 @@ def plot_accuracy(reports, out):
             wx = x_of(weak, info)
             line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], "-s", label=f"weak {weak} -> strong")
             if wx:
-                ax.axhline(info[weak]["p_ground_truth"], color=line.get_color(), ls=":", lw=1)
+                ax.axhline(info[weak]["p_ground_truth"], color=line.get_color(), ls=":", lw=1, label=f"weak {weak} alone")
         ax.set_xscale("log")
         ax.set_xlabel("strong model parameters")
         ax.set_ylabel("test accuracy")
