@@ -35,6 +35,16 @@ w2s_launch() {
   fi
 }
 
+# w2s_forward PID: USR1 to every rank. srun does not forward USR1 (it would die of it), so under
+# srun the job's steps are signalled through Slurm; mpirun forwards USR1 to its ranks itself.
+w2s_forward() {
+  if [ "$W2S_LAUNCHER" = "srun" ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    scancel --signal=USR1 "$SLURM_JOB_ID" 2> /dev/null || kill -USR1 "$1" 2> /dev/null
+  else
+    kill -USR1 "$1" 2> /dev/null
+  fi
+}
+
 # w2s_stage ARGS...: one w2s stage (subcommand first), preemption-safe. The batch shell forwards
 # USR1/TERM (Slurm's warning signal from --signal=B:USR1@lead, or scancel --signal=USR1 --batch)
 # to the launcher, which forwards it to every rank.
@@ -49,7 +59,7 @@ w2s_stage() {
   echo "[w2s-job] $(date -Is) job ${SLURM_JOB_ID:-?} on ${SLURM_JOB_NODELIST:-?} (${SLURM_NTASKS:-1} tasks, restart ${SLURM_RESTART_COUNT:-0}): w2s $*"
   w2s_launch "$@" &
   child=$!
-  trap 'signalled=1; echo "[w2s-job] $(date -Is) signal received: asking w2s to checkpoint and stop"; kill -USR1 $child 2> /dev/null' USR1 TERM
+  trap 'signalled=1; echo "[w2s-job] $(date -Is) signal received: asking w2s to checkpoint and stop"; w2s_forward $child' USR1 TERM
   while true; do
     wait "$child"
     rc=$?

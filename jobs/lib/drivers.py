@@ -134,8 +134,9 @@ class Plan:
         return job
 
     def submit_analyze(self, deps):
+        deps = [d for d in deps if d is not None]  # complete stages were not submitted
         job = self.sub.submit("analyze.sbatch", [self.root], "w2s-analyze", "analyze", f"analyze {self.root}",
-                              deps=[d for d in deps if d is not None])
+                              deps=deps)
         self.submitted.append(job)
         print(f"{job}\tanalyze\t{self.root}/report.json\t(after {','.join(deps) or '-'})")
         return job
