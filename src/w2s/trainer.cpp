@@ -109,7 +109,10 @@ class Trainer {
   double micro_step_lm(const std::vector<int64_t>& micro, bool last, int64_t* tokens);
   void prepare_sync(bool last);
   double global_grad_norm();
-  void save(int64_t step, const std::string& path);
+  // with_optimizer: write the AdamW state too. A run that is not finished always keeps it (a
+  // preempted or periodic checkpoint must be resumable); --no-save-optimizer drops it only from
+  // the final checkpoint.
+  void save(int64_t step, const std::string& path, bool with_optimizer);
   void log_step(int64_t step, double loss, double lr, double gnorm, double tok_per_s, double elapsed);
   std::map<std::string, std::string> ckpt_attrs() const;
   std::string ckpt_path() const { return cfg_.run_dir + "/ckpt.h5"; }
@@ -186,9 +189,9 @@ std::map<std::string, std::string> Trainer::ckpt_attrs() const {
   return a;
 }
 
-void Trainer::save(int64_t step, const std::string& path) {
+void Trainer::save(int64_t step, const std::string& path, bool with_optimizer) {
   state_.step = step;
-  save_checkpoint(path, *model_, cfg_.save_optimizer ? opt_.get() : nullptr, sync_->zero1(), grid_, state_,
+  save_checkpoint(path, *model_, with_optimizer ? opt_.get() : nullptr, sync_->zero1(), grid_, state_,
                   ckpt_attrs());
 }
 
@@ -413,7 +416,8 @@ TrainResult Trainer::run() {
     int64_t stop = g_stop_signal.load();
     grid_.world().all_reduce(&stop, 1, ReduceOp::Max);
     const bool periodic = cfg_.save_every > 0 && (step + 1) % cfg_.save_every == 0;
-    if (stop || periodic || step + 1 == end) save(step + 1, ckpt_path());
+    if (stop || periodic || step + 1 == end)
+      save(step + 1, ckpt_path(), cfg_.save_optimizer || step + 1 < total);
     if (stop) {
       log_info(strfmt("signal %lld received: checkpoint written at step %lld; exiting for requeue",
                       static_cast<long long>(stop), static_cast<long long>(step + 1)));

@@ -15,6 +15,14 @@ grep -q "resuming halves at step 6/12" half2.log || fail "second half did not re
 cmp <(losses_of whole) <(losses_of halves) || fail "losses differ between one run and half + resume"
 check "12 losses bit-identical"
 
+echo "--no-save-optimizer drops the optimizer state from the final checkpoint only (an unfinished run must resume)"
+"$W2S_BIN" "${args[@]}" --run-dir nosave --no-save-optimizer --stop-after 6 > nosave1.log
+"$W2S_BIN" "${args[@]}" --run-dir nosave --no-save-optimizer --resume > nosave2.log || fail "interrupted --no-save-optimizer run cannot resume: $(tail -2 nosave2.log)"
+cmp <(losses_of whole) <(losses_of nosave) || fail "losses differ after resuming a --no-save-optimizer run"
+$PY -c 'import h5py,sys; assert "optim" not in h5py.File(sys.argv[1]), "final checkpoint kept /optim"' nosave/ckpt.h5 \
+  || fail "the finished --no-save-optimizer run kept its optimizer state"
+check "resumed bit-identically; the final checkpoint has no /optim"
+
 echo "one NaN step is skipped and counted; the run completes"
 "$W2S_BIN" "${args[@]}" --run-dir nan1 --debug-nan-step 4 --max-bad-steps 3 > nan1.log 2> nan1.err
 grep -q "step 4: non-finite gradient norm; update skipped (1 in a row)" nan1.err || fail "no skip warning: $(cat nan1.err)"
