@@ -1,5 +1,6 @@
 #include "cli/options.h"
 
+#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,20 @@
 #include "core/error.h"
 
 namespace w2s {
+
+namespace {
+// Boost 1.74 formats its error messages by replacing "%name%" placeholders in a loop that never
+// ends when the substituted value itself holds the placeholder ("--steps %value%" hung w2s
+// forever; found by tests/fuzz/fuzz_config). Such text is refused before Boost sees it.
+void refuse_boost_placeholders(const std::string& text, const std::string& where) {
+  for (size_t a = text.find('%'); a != std::string::npos; a = text.find('%', a + 1)) {
+    size_t b = a + 1;
+    while (b < text.size() && (std::islower(static_cast<unsigned char>(text[b])) || text[b] == '_')) ++b;
+    if (b > a + 1 && b < text.size() && text[b] == '%')
+      throw UsageError(where + ": '" + text.substr(a, b - a + 1) + "' is not allowed in options (reserved by Boost)");
+  }
+}
+}  // namespace
 
 ParsedCommand parse_command(const std::string& command, const std::string& usage, po::options_description& options,
                             const std::vector<std::string>& args, const po::positional_options_description* positional) {
@@ -18,6 +33,7 @@ ParsedCommand parse_command(const std::string& command, const std::string& usage
   all.add(options).add(common);
 
   ParsedCommand out;
+  for (const std::string& a : args) refuse_boost_placeholders(a, "w2s " + command);
   try {
     po::command_line_parser parser(args);
     parser.options(all);
@@ -32,8 +48,11 @@ ParsedCommand parse_command(const std::string& command, const std::string& usage
       std::string path = out.vm["config"].as<std::string>();
       std::ifstream f(path);
       if (!f) throw UsageError(path + ": cannot open config file");
+      std::stringstream text;
+      text << f.rdbuf();
+      refuse_boost_placeholders(text.str(), path);
       try {
-        po::store(po::parse_config_file(f, options, /*allow_unregistered=*/false), out.vm);
+        po::store(po::parse_config_file(text, options, /*allow_unregistered=*/false), out.vm);
       } catch (const po::error& e) {
         throw UsageError(path + ": " + e.what());
       }
