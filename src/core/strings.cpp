@@ -1,7 +1,10 @@
 #include "core/strings.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+
+#include "core/error.h"
 
 namespace w2s {
 
@@ -71,6 +74,15 @@ std::string human_duration(double seconds) {
   if (s >= 3600) return strfmt("%ldh%02ldm", s / 3600, (s % 3600) / 60);
   if (s >= 60) return strfmt("%ldm%02lds", s / 60, s % 60);
   return strfmt("%lds", s);
+}
+
+void refuse_boost_placeholders(const std::string& text, const std::string& where) {
+  for (size_t a = text.find('%'); a != std::string::npos; a = text.find('%', a + 1)) {
+    size_t b = a + 1;
+    while (b < text.size() && (std::islower(static_cast<unsigned char>(text[b])) || text[b] == '_')) ++b;
+    if (b > a + 1 && b < text.size() && text[b] == '%')
+      throw UsageError(where + ": '" + text.substr(a, b - a + 1) + "' is not allowed in options (reserved by Boost)");
+  }
 }
 
 }  // namespace w2s

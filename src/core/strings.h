@@ -20,4 +20,10 @@ std::string human_count(double x);
 // "1h02m", "3m05s", "12s".
 std::string human_duration(double seconds);
 
+// Boost 1.74 formats its error messages by replacing "%name%" placeholders in a loop that never
+// ends when the substituted value itself holds the placeholder ("--steps %value%" hung w2s
+// forever; found by tests/fuzz/fuzz_config). Command lines and ini text go through this before
+// Boost sees them: throws UsageError naming `where` if `text` holds such a token.
+void refuse_boost_placeholders(const std::string& text, const std::string& where);
+
 }  // namespace w2s

@@ -220,20 +220,6 @@ const SizeSpec& ExperimentConfig::size(const std::string& name) const {
   return it->second;
 }
 
-namespace {
-// Boost 1.74 formats its error messages by replacing "%name%" placeholders in a loop that never
-// ends when the substituted value itself holds the placeholder ("--steps %value%" hung w2s
-// forever; found by tests/fuzz/fuzz_config). Such text is refused before Boost sees it.
-void refuse_boost_placeholders(const std::string& text, const std::string& where) {
-  for (size_t a = text.find('%'); a != std::string::npos; a = text.find('%', a + 1)) {
-    size_t b = a + 1;
-    while (b < text.size() && (std::islower(static_cast<unsigned char>(text[b])) || text[b] == '_')) ++b;
-    if (b > a + 1 && b < text.size() && text[b] == '%')
-      throw UsageError(where + ": '" + text.substr(a, b - a + 1) + "' is not allowed in options (reserved by Boost)");
-  }
-}
-}  // namespace
-
 ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream file(path);
   if (!file) throw UsageError(path + ": cannot open experiment file");
