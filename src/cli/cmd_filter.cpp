@@ -57,16 +57,6 @@ Range selection(const po::variables_map& vm) {
   return r;
 }
 
-void require_scorer_matches(const LmDatasetInfo& data, const std::string& ckpt) {
-  CheckpointInfo info = read_checkpoint_info(ckpt);
-  if (data.tokenizer != info.config.tokenizer)
-    throw DataError(data.path, "tokenized with '" + data.tokenizer + "', but " + ckpt + " expects '" +
-                                   info.config.tokenizer + "'");
-  if (data.vocab_size > info.config.vocab_size)
-    throw DataError(data.path, strfmt("vocabulary of %d tokens exceeds the model's %d", data.vocab_size,
-                                      info.config.vocab_size));
-}
-
 void write_scores(const std::string& path, const std::vector<int64_t>& ids, const std::vector<double>& scores,
                   const std::vector<uint8_t>& kept, const std::string& scorer, const LmDataset& ds) {
   AtomicOutput out(path);
@@ -179,7 +169,7 @@ int filter_command(const std::vector<std::string>& args) {
   ProcessGrid grid = ProcessGrid::create(tp);
   Timer timer;
   LmDataset ds = LmDataset::open(in);
-  require_scorer_matches(ds.info(), scorer);
+  require_same_tokenizer(ds.info(), scorer);
   auto model = load_model_for_inference(scorer, grid);
   const std::vector<double> scores = score_all_documents(*model, ds, grid);
   const std::vector<uint8_t> kept = keep_quantile_range(scores, r.lo, r.hi);

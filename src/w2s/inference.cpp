@@ -87,18 +87,27 @@ std::unique_ptr<Gpt2> load_model_for_inference(const std::string& ckpt, const Pr
   return model;
 }
 
-void require_same_tokenizer(const TokenDatasetInfo& data, const std::string& ckpt) {
+namespace {
+// The checks both dataset kinds share: what the dataset says of its tokenizer against the checkpoint.
+void require_tokenizer_matches(const std::string& path, const std::string& tokenizer,
+                               const std::string& tokenizer_sha256, int32_t vocab_size, const std::string& ckpt) {
   CheckpointInfo info = read_checkpoint_info(ckpt);
-  if (data.tokenizer != info.config.tokenizer)
-    throw DataError(data.path, "tokenized with '" + data.tokenizer + "', but " + ckpt + " expects '" +
-                                   info.config.tokenizer + "'");
+  if (tokenizer != info.config.tokenizer)
+    throw DataError(path, "tokenized with '" + tokenizer + "', but " + ckpt + " expects '" + info.config.tokenizer + "'");
   auto it = info.attrs.find("tokenizer_sha256");
-  if (it != info.attrs.end() && !it->second.empty() && !data.tokenizer_sha256.empty() &&
-      it->second != data.tokenizer_sha256)
-    throw DataError(data.path, "vocabulary (tokenizer sha256) differs from the one " + ckpt + " was trained with");
-  if (data.vocab_size > info.config.vocab_size)
-    throw DataError(data.path, strfmt("vocabulary of %d tokens exceeds the model's %d", data.vocab_size,
-                                      info.config.vocab_size));
+  if (it != info.attrs.end() && !it->second.empty() && !tokenizer_sha256.empty() && it->second != tokenizer_sha256)
+    throw DataError(path, "vocabulary (tokenizer sha256) differs from the one " + ckpt + " was trained with");
+  if (vocab_size > info.config.vocab_size)
+    throw DataError(path, strfmt("vocabulary of %d tokens exceeds the model's %d", vocab_size, info.config.vocab_size));
+}
+}  // namespace
+
+void require_same_tokenizer(const TokenDatasetInfo& data, const std::string& ckpt) {
+  require_tokenizer_matches(data.path, data.tokenizer, data.tokenizer_sha256, data.vocab_size, ckpt);
+}
+
+void require_same_tokenizer(const LmDatasetInfo& data, const std::string& ckpt) {
+  require_tokenizer_matches(data.path, data.tokenizer, data.tokenizer_sha256, data.vocab_size, ckpt);
 }
 
 }  // namespace w2s

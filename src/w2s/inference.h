@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "comm/process_grid.h"
+#include "data/lm_dataset.h"
 #include "data/token_dataset.h"
 #include "model/gpt2.h"
 
@@ -39,7 +40,9 @@ Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatc
 std::unique_ptr<Gpt2> load_model_for_inference(const std::string& ckpt, const ProcessGrid& grid);
 
 
-// Refuses a dataset whose tokenizer differs from the model's (kind, and sha256 when both known).
+// Refuses a dataset whose tokenizer differs from the model's (kind, and sha256 when both known),
+// or whose vocabulary is larger than the model's. DataError naming the dataset.
 void require_same_tokenizer(const TokenDatasetInfo& data, const std::string& ckpt);
+void require_same_tokenizer(const LmDatasetInfo& data, const std::string& ckpt);
 
 }  // namespace w2s
