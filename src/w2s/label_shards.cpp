@@ -192,6 +192,23 @@ std::vector<std::string> list_label_shard_files(const std::string& dir) {
   return names;
 }
 
+void write_label_shard_contents(h5::File& f, const LabelShardMeta& meta, const std::vector<int64_t>& ids,
+                                const std::vector<float>& probs, const std::vector<float>& logits) {
+  const hsize_t n = ids.size(), C = static_cast<hsize_t>(std::max(meta.num_classes, 1));
+  f.stamp(kKind);
+  f.write<int64_t>("/ids", {n}, ids.data());
+  f.write<float>("/probs", {n, C}, probs.data());
+  f.write<float>("/logits", {n, C}, logits.data());
+  f.set_attr("/", "supervisor_sha256", meta.supervisor_sha256);
+  f.set_attr("/", "dataset_sha256", meta.dataset_sha256);
+  f.set_attr("/", "shard_index", int64_t{meta.shard_index});
+  f.set_attr("/", "num_shards", int64_t{meta.num_shards});
+  f.set_attr("/", "temperature", meta.temperature);
+  f.set_attr("/", "num_classes", int64_t{meta.num_classes});
+  f.set_attr("/", "batch", int64_t{meta.batch});
+  f.set_attr("/", "count", static_cast<int64_t>(n));
+}
+
 void write_label_shard(const std::string& path, const LabelShardMeta& meta, const std::vector<int64_t>& ids,
                        const std::vector<float>& probs, const std::vector<float>& logits) {
   const size_t n = ids.size(), C = static_cast<size_t>(std::max(meta.num_classes, 0));
@@ -206,18 +223,7 @@ void write_label_shard(const std::string& path, const LabelShardMeta& meta, cons
   AtomicOutput out(path);
   {
     h5::File f = h5::File::create(out.temp_path());
-    f.stamp(kKind);
-    f.write<int64_t>("/ids", {n}, ids.data());
-    f.write<float>("/probs", {n, C}, probs.data());
-    f.write<float>("/logits", {n, C}, logits.data());
-    f.set_attr("/", "supervisor_sha256", meta.supervisor_sha256);
-    f.set_attr("/", "dataset_sha256", meta.dataset_sha256);
-    f.set_attr("/", "shard_index", int64_t{meta.shard_index});
-    f.set_attr("/", "num_shards", int64_t{meta.num_shards});
-    f.set_attr("/", "temperature", meta.temperature);
-    f.set_attr("/", "num_classes", int64_t{meta.num_classes});
-    f.set_attr("/", "batch", int64_t{meta.batch});
-    f.set_attr("/", "count", static_cast<int64_t>(n));
+    write_label_shard_contents(f, meta, ids, probs, logits);
     f.close();
   }
   out.commit();

@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/h5.h"
+
 namespace w2s {
 
 struct LabelShardMeta {
@@ -33,6 +35,11 @@ std::string label_shard_name(int shard_index, int num_shards);  // "shard-00003-
 // Writes one shard atomically: ids [n], probs/logits [n, C].
 void write_label_shard(const std::string& path, const LabelShardMeta& meta, const std::vector<int64_t>& ids,
                        const std::vector<float>& probs, const std::vector<float>& logits);
+
+// The shard schema itself, written into an open file with no checks: write_label_shard validates
+// first and writes through this; tests use it to forge files the writer refuses.
+void write_label_shard_contents(h5::File& f, const LabelShardMeta& meta, const std::vector<int64_t>& ids,
+                                const std::vector<float>& probs, const std::vector<float>& logits);
 
 // True when `path` is a complete shard whose attributes match `expected` (supervisor,
 // dataset, k, N, temperature); used by `w2s label` to skip shards that already verify.

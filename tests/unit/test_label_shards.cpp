@@ -80,19 +80,7 @@ std::vector<ShardData> write_set(const test::TempDir& dir) {
 // files the writer would never produce (non-finite values).
 void write_raw_shard(const std::string& path, const LabelShardMeta& meta, const ShardData& s) {
   h5::File f = h5::File::create(path);
-  f.stamp("label_shard");
-  const hsize_t n = s.ids.size(), C = kClasses;
-  f.write<int64_t>("/ids", {n}, s.ids.data());
-  f.write<float>("/probs", {n, C}, s.probs.data());
-  f.write<float>("/logits", {n, C}, s.logits.data());
-  f.set_attr("/", "supervisor_sha256", meta.supervisor_sha256);
-  f.set_attr("/", "dataset_sha256", meta.dataset_sha256);
-  f.set_attr("/", "shard_index", int64_t{meta.shard_index});
-  f.set_attr("/", "num_shards", int64_t{meta.num_shards});
-  f.set_attr("/", "temperature", meta.temperature);
-  f.set_attr("/", "num_classes", int64_t{meta.num_classes});
-  f.set_attr("/", "batch", int64_t{meta.batch});
-  f.set_attr("/", "count", static_cast<int64_t>(n));
+  write_label_shard_contents(f, meta, s.ids, s.probs, s.logits);
   f.close();
 }
 
