@@ -54,7 +54,9 @@ void add_common_options(po::options_description& d, TrainConfig& c, const TrainD
       ("no-save-optimizer", po::bool_switch(), "leave AdamW state out of the final checkpoint (smaller; no resume)")
       ("debug-fail-step", po::value(&c.debug_fail_step)->default_value(-1), "testing: make a rank fail at this step")
       ("debug-fail-rank", po::value(&c.debug_fail_rank)->default_value(-1), "testing: the rank that fails")
-      ("debug-nan-step", po::value(&c.debug_nan_step)->default_value(-1), "testing: inject a NaN gradient here");
+      ("debug-nan-step", po::value(&c.debug_nan_step)->default_value(-1), "testing: inject a NaN gradient here")
+      ("debug-nan-count", po::value(&c.debug_nan_count)->default_value(1),
+       "testing: with --debug-nan-step, this many consecutive NaN steps");
 }
 
 void add_student_options(po::options_description& d, TrainConfig& c) {

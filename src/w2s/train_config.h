@@ -48,7 +48,8 @@ struct TrainConfig {
   // Fault injection for tests.
   int64_t debug_fail_step = -1;
   int debug_fail_rank = -1;
-  int64_t debug_nan_step = -1;
+  int64_t debug_nan_step = -1;   // first step whose gradient is made NaN (-1: none)
+  int64_t debug_nan_count = 1;   // consecutive steps from debug_nan_step made NaN
 };
 
 }  // namespace w2s

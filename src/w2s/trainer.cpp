@@ -367,7 +367,8 @@ TrainResult Trainer::run() {
       }
     }
     sync_->finish();
-    if (step == cfg_.debug_nan_step) model_->grads()[0] = std::nanf("");
+    if (cfg_.debug_nan_step >= 0 && step >= cfg_.debug_nan_step && step - cfg_.debug_nan_step < cfg_.debug_nan_count)
+      model_->grads()[0] = std::nanf("");
     // LM losses are per-rank shares; supervised losses were computed over the whole micro-step.
     double buf[2] = {lm ? loss_sum : 0.0, static_cast<double>(tokens)};
     grid_.dp().all_reduce(buf, 2, ReduceOp::Sum);
