@@ -224,6 +224,38 @@ void File::read_rows(const std::string& name, hsize_t row0, hsize_t nrows, T* ou
 }
 
 template <class T>
+void File::read_row_set(const std::string& name, const std::vector<hsize_t>& rows, T* out) const {
+  if (rows.empty()) return;
+  Handle d = open_dataset_checked(name, type_class<T>());
+  Shape dims = shape(name);
+  for (hsize_t r : rows)
+    if (dims.empty() || r >= dims[0])
+      throw DataError(path_, "row " + std::to_string(r) + " out of range for '" + name + "' of shape " + dims_str(dims));
+  // A point selection lists every element's coordinates: row, then its position in the row.
+  const size_t rank = dims.size();
+  const hsize_t row_elems = product(Shape(dims.begin() + 1, dims.end()));
+  std::vector<hsize_t> coords;
+  coords.reserve(rows.size() * row_elems * rank);
+  for (hsize_t r : rows)
+    for (hsize_t e = 0; e < row_elems; ++e) {
+      coords.push_back(r);
+      size_t at = coords.size();
+      coords.resize(at + rank - 1);
+      for (size_t k = rank - 1, rest = e; k >= 1; --k) {
+        coords[at + k - 1] = rest % dims[k];
+        rest /= dims[k];
+      }
+    }
+  const hsize_t points = static_cast<hsize_t>(rows.size()) * row_elems;
+  Handle fspace(H5Dget_space(d.get()));
+  if (H5Sselect_elements(fspace.get(), H5S_SELECT_SET, points, coords.data()) < 0)
+    throw RuntimeError(where(name) + ": cannot select rows");
+  Handle mspace(H5Screate_simple(1, &points, nullptr));
+  if (H5Dread(d.get(), native_type<T>(), mspace.get(), fspace.get(), H5P_DEFAULT, out) < 0)
+    throw DataError(path_, "cannot read rows of '" + name + "' (truncated or corrupt?)");
+}
+
+template <class T>
 void File::create_extendable(const std::string& name, const Shape& row_shape, hsize_t chunk_rows) {
   Shape dims{0}, maxdims{H5S_UNLIMITED}, chunk{std::max<hsize_t>(chunk_rows, 1)};
   for (hsize_t d : row_shape) {
@@ -262,6 +294,7 @@ void File::append_rows(const std::string& name, const T* data, hsize_t nrows) {
   template void File::write<T>(const std::string&, const Shape&, const T*);                   \
   template std::vector<T> File::read<T>(const std::string&) const;                             \
   template void File::read_rows<T>(const std::string&, hsize_t, hsize_t, T*) const;           \
+  template void File::read_row_set<T>(const std::string&, const std::vector<hsize_t>&, T*) const; \
   template void File::create_extendable<T>(const std::string&, const Shape&, hsize_t);        \
   template void File::append_rows<T>(const std::string&, const T*, hsize_t);
 W2S_H5_INSTANTIATE(float)

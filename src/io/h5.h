@@ -67,6 +67,10 @@ class File {
   // Rows [row0, row0 + nrows) along dimension 0 into out (nrows * row size elements).
   template <class T>
   void read_rows(const std::string& name, hsize_t row0, hsize_t nrows, T* out) const;
+  // The rows listed (any order; out gets them in that order) in one read: for narrow
+  // per-example columns, where a random batch would otherwise cost one read per example.
+  template <class T>
+  void read_row_set(const std::string& name, const std::vector<hsize_t>& rows, T* out) const;
 
   // Streaming writes: an extendable, chunked dataset grown by append_rows.
   template <class T>
