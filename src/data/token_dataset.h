@@ -7,7 +7,7 @@
 //   pad_id, tokenizer (kind), tokenizer_sha256, source_sha256, split, w2s_schema, w2s_version;
 //   vocab_size (optional: when present, readers check every token id they read is below it).
 // Reads are by index and stream from the file (rows are chunked), so a dataset is never loaded
-// whole.
+// whole: not even its per-example columns, which a batch reads for its own rows.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -47,30 +47,35 @@ struct TokenDatasetInfo {
 
 class TokenDataset {
  public:
-  // Validates kind, schema, datasets and their shapes; DataError naming the file otherwise.
+  // Validates kind, schema, datasets and their shapes, and every per-example value (lengths,
+  // labels or targets, soft labels, unique ids) in one streaming pass; DataError naming the
+  // file otherwise. Holds nothing per example: memory does not grow with the dataset.
   static TokenDataset open(const std::string& path);
   const TokenDatasetInfo& info() const { return info_; }
   int64_t size() const { return info_.num_examples; }
+  // Examples of each length: length_counts()[L] for L in [0, max_len] (entry 0 is 0).
+  const std::vector<int64_t>& length_counts() const { return length_counts_; }
 
   // Reads the examples at `indices` (any order, repeats allowed) into `out`.
   void read(const std::vector<int64_t>& indices, ExampleBatch& out) const;
-  std::vector<int64_t> ids() const;       // all N ids (small: for joins)
-  std::vector<int32_t> labels() const;    // all N labels (classification)
-  std::vector<float> targets() const;     // all N targets (regression)
-  std::vector<int32_t> lengths() const;   // all N lengths
+  // Rows [first, first + n) of one per-example column, for streaming passes.
+  void read_lengths(int64_t first, int64_t n, int32_t* out) const;
+  void read_ids(int64_t first, int64_t n, int64_t* out) const;
+  void read_labels(int64_t first, int64_t n, int32_t* out) const;  // classification
+  void read_targets(int64_t first, int64_t n, float* out) const;   // regression
+  // Whole columns, N values each: for callers that keep per-example results anyway (eval,
+  // cascade). Streaming code uses the range reads above.
+  std::vector<int64_t> ids() const;
+  std::vector<int32_t> labels() const;    // classification (empty otherwise)
+  std::vector<float> targets() const;     // regression (empty otherwise)
+  std::vector<int32_t> lengths() const;
   const std::string& sha256() const;      // of the file, computed once on first use
 
  private:
   TokenDatasetInfo info_;
   std::shared_ptr<h5::File> file_;
   mutable std::string sha256_;
-  // The per-example columns are small (a few bytes per example), so open() reads and validates
-  // them once and keeps them; only /input_ids is read on demand.
-  std::vector<int32_t> lengths_;
-  std::vector<int64_t> ids_;
-  std::vector<int32_t> labels_;
-  std::vector<float> targets_;
-  std::vector<float> soft_;  // [N, C] or empty
+  std::vector<int64_t> length_counts_;
 };
 
 // One example before tokenization or after it.
