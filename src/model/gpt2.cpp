@@ -29,6 +29,20 @@ Gpt2::Gpt2(const ModelConfig& cfg, Communicator& tp, uint64_t seed, int align, i
 
 void Gpt2::zero_grads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
 
+namespace {
+// Resizes an activation buffer, growing it to exactly n when it must grow. std::vector's
+// geometric growth would make the buffers' final size depend on the order in which batch
+// shapes arrive (up to twice the largest batch's needs), i.e. on the dataset's size rather than
+// on the largest batch; freeing first also keeps the old and new buffers from coexisting.
+void fit(std::vector<float>& v, size_t n) {
+  if (n > v.capacity()) {
+    std::vector<float>().swap(v);
+    v.reserve(n);
+  }
+  v.resize(n);
+}
+}  // namespace
+
 void Gpt2::ensure_acts(int B, int T) {
   if (T > cfg_.n_ctx)
     throw UsageError(strfmt("a sequence of %d tokens exceeds the model context of %d (n_ctx)", T, cfg_.n_ctx));
@@ -38,30 +52,30 @@ void Gpt2::ensure_acts(int B, int T) {
   const size_t rows = static_cast<size_t>(B) * T, C = static_cast<size_t>(cfg_.d_model);
   acts_.resize(static_cast<size_t>(cfg_.n_layer));
   for (auto& a : acts_) {
-    a.x_in.resize(rows * C);
-    a.ln1.resize(rows * C);
-    a.ln1_mean.resize(rows);
-    a.ln1_rstd.resize(rows);
-    a.qkv.resize(rows * static_cast<size_t>(qkv_local_));
-    a.probs.resize(static_cast<size_t>(B) * heads_local_ * T * T);
-    a.att.resize(rows * static_cast<size_t>(att_local_));
-    a.x_mid.resize(rows * C);
-    a.ln2.resize(rows * C);
-    a.ln2_mean.resize(rows);
-    a.ln2_rstd.resize(rows);
-    a.fc.resize(rows * static_cast<size_t>(ffn_local_));
-    a.fc_gelu.resize(rows * static_cast<size_t>(ffn_local_));
+    fit(a.x_in, rows * C);
+    fit(a.ln1, rows * C);
+    fit(a.ln1_mean, rows);
+    fit(a.ln1_rstd, rows);
+    fit(a.qkv, rows * static_cast<size_t>(qkv_local_));
+    fit(a.probs, static_cast<size_t>(B) * heads_local_ * T * T);
+    fit(a.att, rows * static_cast<size_t>(att_local_));
+    fit(a.x_mid, rows * C);
+    fit(a.ln2, rows * C);
+    fit(a.ln2_mean, rows);
+    fit(a.ln2_rstd, rows);
+    fit(a.fc, rows * static_cast<size_t>(ffn_local_));
+    fit(a.fc_gelu, rows * static_cast<size_t>(ffn_local_));
   }
-  x_final_.resize(rows * C);
-  lnf_.resize(rows * C);
-  lnf_mean_.resize(rows);
-  lnf_rstd_.resize(rows);
-  tmp_.resize(rows * C);
-  dtmp_.resize(rows * C);
-  dln_.resize(rows * C);
-  dqkv_.resize(rows * static_cast<size_t>(qkv_local_));
-  datt_.resize(rows * static_cast<size_t>(att_local_));
-  dfc_.resize(rows * static_cast<size_t>(ffn_local_));
+  fit(x_final_, rows * C);
+  fit(lnf_, rows * C);
+  fit(lnf_mean_, rows);
+  fit(lnf_rstd_, rows);
+  fit(tmp_, rows * C);
+  fit(dtmp_, rows * C);
+  fit(dln_, rows * C);
+  fit(dqkv_, rows * static_cast<size_t>(qkv_local_));
+  fit(datt_, rows * static_cast<size_t>(att_local_));
+  fit(dfc_, rows * static_cast<size_t>(ffn_local_));
 }
 
 size_t Gpt2::activation_bytes() const {
