@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -13,21 +12,75 @@
 
 namespace w2s {
 
-InferenceBatches plan_inference_batches(const TokenDataset& ds, int batch) {
+namespace {
+// Rows of /lengths read at a time while a plan looks for the rows of its batches.
+constexpr int64_t kScanRows = int64_t{1} << 16;
+}  // namespace
+
+std::vector<int64_t> inference_order_starts(const TokenDataset& ds) {
+  const std::vector<int64_t>& counts = ds.length_counts();
+  std::vector<int64_t> starts(counts.size() + 1, 0);
+  for (size_t L = 0; L < counts.size(); ++L) starts[L + 1] = starts[L] + counts[L];
+  return starts;
+}
+
+InferencePlan::InferencePlan(const TokenDataset& ds, int batch) : ds_(&ds), batch_(batch) {
   if (batch < 1) throw UsageError("--batch must be at least 1");
-  const std::vector<int32_t> lengths = ds.lengths();
-  std::vector<int64_t> order(lengths.size());
-  std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return lengths[static_cast<size_t>(a)] < lengths[static_cast<size_t>(b)];
-  });
-  InferenceBatches batches;
-  for (size_t i = 0; i < order.size(); ++i) {
-    bool new_batch = batches.empty() || batches.back().size() == static_cast<size_t>(batch) ||
-                     lengths[static_cast<size_t>(batches.back().front())] != lengths[static_cast<size_t>(order[i])];
-    if (new_batch) batches.emplace_back();
-    batches.back().push_back(order[i]);
+  starts_ = inference_order_starts(ds);
+  const std::vector<int64_t>& counts = ds.length_counts();
+  first_batch_.assign(counts.size() + 1, 0);
+  for (size_t L = 0; L < counts.size(); ++L) first_batch_[L + 1] = first_batch_[L] + (counts[L] + batch_ - 1) / batch_;
+}
+
+std::pair<int64_t, int64_t> InferencePlan::part(int k, int parts) const {
+  const int64_t B = num_batches();
+  return {B * k / parts, B * (k + 1) / parts};
+}
+
+int64_t InferencePlan::rows_before(int64_t b) const {
+  // The last length whose batches start at or before b; every batch but a length's last is full.
+  size_t L = static_cast<size_t>(std::upper_bound(first_batch_.begin(), first_batch_.end(), b) - first_batch_.begin()) - 1;
+  return starts_[L] + (b - first_batch_[L]) * batch_;
+}
+
+void InferencePlan::for_each_batch(int64_t first, int64_t last,
+                                   const std::function<void(const std::vector<int64_t>&)>& fn) const {
+  const int64_t N = ds_->size();
+  std::vector<int32_t> lengths;
+  std::vector<int64_t> rows;
+  for (size_t L = 1; L + 1 < first_batch_.size(); ++L) {
+    const int64_t lo = std::max(first, first_batch_[L]), hi = std::min(last, first_batch_[L + 1]);
+    if (lo >= hi) continue;
+    // Ranks [r0, r1) among the examples of length L, in index order; r0 starts a batch.
+    const int64_t r0 = (lo - first_batch_[L]) * batch_;
+    const int64_t r1 = std::min(starts_[L + 1] - starts_[L], (hi - first_batch_[L]) * batch_);
+    int64_t rank = 0;
+    rows.clear();
+    for (int64_t row0 = 0; row0 < N && rank < r1; row0 += kScanRows) {
+      const int64_t n = std::min(kScanRows, N - row0);
+      lengths.resize(static_cast<size_t>(n));
+      ds_->read_lengths(row0, n, lengths.data());
+      for (int64_t i = 0; i < n && rank < r1; ++i) {
+        if (lengths[static_cast<size_t>(i)] != static_cast<int32_t>(L)) continue;
+        if (rank++ < r0) continue;
+        rows.push_back(row0 + i);
+        if (static_cast<int64_t>(rows.size()) == batch_ || rank == r1) {
+          fn(rows);
+          rows.clear();
+        }
+      }
+    }
+    if (rank < r1)
+      throw DataError(ds_->info().path, strfmt("/lengths changed while it was being read (%lld of %lld examples of "
+                                               "length %zu found)",
+                                               static_cast<long long>(rank), static_cast<long long>(r1), L));
   }
+}
+
+InferenceBatches plan_inference_batches(const TokenDataset& ds, int batch) {
+  InferencePlan plan(ds, batch);
+  InferenceBatches batches;
+  plan.for_each_batch(0, plan.num_batches(), [&](const std::vector<int64_t>& rows) { batches.push_back(rows); });
   return batches;
 }
 
@@ -44,32 +97,39 @@ std::vector<int64_t> rows_of(const InferenceBatches& batches) {
   return rows;
 }
 
-Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatches& batches, double temperature,
-                        bool regression, bool progress) {
+void infer_batch(Gpt2& model, const TokenDataset& ds, const std::vector<int64_t>& rows, double temperature,
+                 bool regression, ExampleBatch& eb, std::vector<float>& logits, std::vector<float>& probs) {
   const int C = model.config().num_classes;
   if (C <= 0) throw UsageError("the model has no classification head (it is a pretrained LM checkpoint)");
+  ds.read(rows, eb);
+  logits.resize(static_cast<size_t>(eb.n) * C);
+  probs.resize(logits.size());
+  model.classifier_forward(eb.tokens.data(), eb.lengths.data(), eb.n, eb.T, logits.data());
+  for (int i = 0; i < eb.n; ++i) {
+    const float* z = logits.data() + static_cast<size_t>(i) * C;
+    float* pr = probs.data() + static_cast<size_t>(i) * C;
+    if (regression) std::copy(z, z + C, pr);
+    else soft_labels_from_logits(z, 1, C, temperature, pr);
+  }
+}
+
+Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatches& batches, double temperature,
+                        bool regression, bool progress) {
   Inference out;
-  out.C = C;
+  out.C = model.config().num_classes;
+  if (out.C <= 0) throw UsageError("the model has no classification head (it is a pretrained LM checkpoint)");
   ExampleBatch eb;
-  std::vector<float> logits;
+  std::vector<float> logits, probs;
   Timer timer;
   double last_report = 0;
   size_t done = 0, total = 0;
   for (const auto& b : batches) total += b.size();
-  out.logits.reserve(total * C);
-  out.probs.reserve(total * C);
+  out.logits.reserve(total * out.C);
+  out.probs.reserve(total * out.C);
   for (const auto& rows : batches) {
-    ds.read(rows, eb);
-    logits.resize(static_cast<size_t>(eb.n) * C);
-    model.classifier_forward(eb.tokens.data(), eb.lengths.data(), eb.n, eb.T, logits.data());
-    for (int i = 0; i < eb.n; ++i) {
-      const float* z = logits.data() + static_cast<size_t>(i) * C;
-      out.logits.insert(out.logits.end(), z, z + C);
-      out.probs.resize(out.probs.size() + C);
-      float* pr = out.probs.data() + out.probs.size() - C;
-      if (regression) std::copy(z, z + C, pr);
-      else soft_labels_from_logits(z, 1, C, temperature, pr);
-    }
+    infer_batch(model, ds, rows, temperature, regression, eb, logits, probs);
+    out.logits.insert(out.logits.end(), logits.begin(), logits.end());
+    out.probs.insert(out.probs.end(), probs.begin(), probs.end());
     done += rows.size();
     if (progress && timer.seconds() - last_report > 10.0) {
       last_report = timer.seconds();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/duplicates.h"
 #include "core/error.h"
 #include "core/sha256.h"
 #include "core/strings.h"
@@ -17,6 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 const char* kKind = "label_shard";
 const char* kManifest = "manifest.json";
+// Rows per block when a shard is verified or read back.
+constexpr int64_t kScanRows = 16384;
+
+// Rows per chunk of a shard's datasets (about 32 KiB of probabilities); the writer also
+// buffers this many rows, so each append writes whole chunks.
+size_t chunk_rows(size_t C) { return std::max<size_t>(16, 8192 / std::max<size_t>(C, 1)); }
 
 bool is_shard_file(const std::string& name) {
   return starts_with(name, "shard-") && ends_with(name, ".h5") && name.find(".tmp.") == std::string::npos;
@@ -174,6 +181,56 @@ void verify_listed_shard(const std::string& path, const ManifestEntry& entry, co
                                  static_cast<long long>(h.count), static_cast<long long>(entry.count)));
 }
 
+// Calls fn(first, ids, probs, logits, n) on consecutive blocks of a shard's rows.
+template <class Fn>
+void scan_shard(const h5::File& f, int64_t count, size_t C, Fn fn) {
+  std::vector<int64_t> ids;
+  std::vector<float> probs, logits;
+  for (int64_t first = 0; first < count; first += kScanRows) {
+    const size_t n = static_cast<size_t>(std::min(kScanRows, count - first));
+    ids.resize(n);
+    probs.resize(n * C);
+    logits.resize(n * C);
+    f.read_rows<int64_t>("/ids", static_cast<hsize_t>(first), n, ids.data());
+    f.read_rows<float>("/probs", static_cast<hsize_t>(first), n, probs.data());
+    f.read_rows<float>("/logits", static_cast<hsize_t>(first), n, logits.data());
+    fn(first, ids.data(), probs.data(), logits.data(), n);
+  }
+}
+
+// Every value of a shard finite (DataError naming the file and the example otherwise).
+void require_finite_shard(const h5::File& f, int64_t count, size_t C) {
+  scan_shard(f, count, C, [&](int64_t, const int64_t* ids, const float* probs, const float* logits, size_t n) {
+    require_finite(f.path(), "prob", probs, n * C, C, ids);
+    require_finite(f.path(), "logit", logits, n * C, C, ids);
+  });
+}
+
+// The shard schema, in one place: stamp and attributes (but `count`), then /ids [n], /probs
+// and /logits [n, C] as extendable datasets that rows are appended to, then `count`.
+void begin_shard(h5::File& f, const LabelShardMeta& meta) {
+  const size_t C = static_cast<size_t>(std::max(meta.num_classes, 1));
+  f.stamp(kKind);
+  f.create_extendable<int64_t>("/ids", {}, chunk_rows(C));
+  f.create_extendable<float>("/probs", {C}, chunk_rows(C));
+  f.create_extendable<float>("/logits", {C}, chunk_rows(C));
+  f.set_attr("/", "supervisor_sha256", meta.supervisor_sha256);
+  f.set_attr("/", "dataset_sha256", meta.dataset_sha256);
+  f.set_attr("/", "shard_index", int64_t{meta.shard_index});
+  f.set_attr("/", "num_shards", int64_t{meta.num_shards});
+  f.set_attr("/", "temperature", meta.temperature);
+  f.set_attr("/", "num_classes", int64_t{meta.num_classes});
+  f.set_attr("/", "batch", int64_t{meta.batch});
+}
+
+void append_shard_rows(h5::File& f, const int64_t* ids, const float* probs, const float* logits, size_t n) {
+  f.append_rows<int64_t>("/ids", ids, n);
+  f.append_rows<float>("/probs", probs, n);
+  f.append_rows<float>("/logits", logits, n);
+}
+
+void end_shard(h5::File& f, int64_t count) { f.set_attr("/", "count", count); }
+
 }  // namespace
 
 std::string label_shard_name(int shard_index, int num_shards) {
@@ -194,19 +251,55 @@ std::vector<std::string> list_label_shard_files(const std::string& dir) {
 
 void write_label_shard_contents(h5::File& f, const LabelShardMeta& meta, const std::vector<int64_t>& ids,
                                 const std::vector<float>& probs, const std::vector<float>& logits) {
-  const hsize_t n = ids.size(), C = static_cast<hsize_t>(std::max(meta.num_classes, 1));
-  f.stamp(kKind);
-  f.write<int64_t>("/ids", {n}, ids.data());
-  f.write<float>("/probs", {n, C}, probs.data());
-  f.write<float>("/logits", {n, C}, logits.data());
-  f.set_attr("/", "supervisor_sha256", meta.supervisor_sha256);
-  f.set_attr("/", "dataset_sha256", meta.dataset_sha256);
-  f.set_attr("/", "shard_index", int64_t{meta.shard_index});
-  f.set_attr("/", "num_shards", int64_t{meta.num_shards});
-  f.set_attr("/", "temperature", meta.temperature);
-  f.set_attr("/", "num_classes", int64_t{meta.num_classes});
-  f.set_attr("/", "batch", int64_t{meta.batch});
-  f.set_attr("/", "count", static_cast<int64_t>(n));
+  const size_t C = static_cast<size_t>(std::max(meta.num_classes, 1));
+  W2S_CHECK(probs.size() == ids.size() * C && logits.size() == ids.size() * C, "ids x classes probs and logits");
+  begin_shard(f, meta);
+  append_shard_rows(f, ids.data(), probs.data(), logits.data(), ids.size());
+  end_shard(f, static_cast<int64_t>(ids.size()));
+}
+
+namespace {
+// The writer's checks of its metadata, before any file exists.
+const LabelShardMeta& checked_meta(const std::string& path, const LabelShardMeta& meta) {
+  if (meta.num_classes < 1)
+    throw RuntimeError(strfmt("%s: a label shard needs at least one class, not %d", path.c_str(), meta.num_classes));
+  if (meta.num_shards < 1 || meta.shard_index < 0 || meta.shard_index >= meta.num_shards)
+    throw RuntimeError(strfmt("%s: shard %d of %d is out of range", path.c_str(), meta.shard_index, meta.num_shards));
+  return meta;
+}
+}  // namespace
+
+LabelShardWriter::LabelShardWriter(const std::string& path, const LabelShardMeta& meta)
+    : path_(path),
+      meta_(checked_meta(path, meta)),
+      C_(static_cast<size_t>(meta.num_classes)),
+      out_(path),
+      file_(h5::File::create(out_.temp_path())) {
+  begin_shard(file_, meta_);
+}
+
+void LabelShardWriter::append(const int64_t* ids, const float* probs, const float* logits, size_t n) {
+  require_finite(path_, "prob", probs, n * C_, C_, ids);
+  require_finite(path_, "logit", logits, n * C_, C_, ids);
+  ids_.insert(ids_.end(), ids, ids + n);
+  probs_.insert(probs_.end(), probs, probs + n * C_);
+  logits_.insert(logits_.end(), logits, logits + n * C_);
+  count_ += static_cast<int64_t>(n);
+  if (ids_.size() >= chunk_rows(C_)) flush();
+}
+
+void LabelShardWriter::flush() {
+  append_shard_rows(file_, ids_.data(), probs_.data(), logits_.data(), ids_.size());
+  ids_.clear();
+  probs_.clear();
+  logits_.clear();
+}
+
+void LabelShardWriter::commit() {
+  flush();
+  end_shard(file_, count_);
+  file_.close();
+  out_.commit();
 }
 
 void write_label_shard(const std::string& path, const LabelShardMeta& meta, const std::vector<int64_t>& ids,
@@ -215,18 +308,9 @@ void write_label_shard(const std::string& path, const LabelShardMeta& meta, cons
   if (C < 1 || probs.size() != n * C || logits.size() != n * C)
     throw RuntimeError(strfmt("%s: %zu ids but %zu probs / %zu logits for %d classes (need ids x classes each)",
                               path.c_str(), n, probs.size(), logits.size(), meta.num_classes));
-  if (meta.num_shards < 1 || meta.shard_index < 0 || meta.shard_index >= meta.num_shards)
-    throw RuntimeError(strfmt("%s: shard %d of %d is out of range", path.c_str(), meta.shard_index, meta.num_shards));
-  // A non-finite label would only be refused later by every reader; refuse it where it arises.
-  require_finite(path, "prob", probs.data(), probs.size(), C, ids.data());
-  require_finite(path, "logit", logits.data(), logits.size(), C, ids.data());
-  AtomicOutput out(path);
-  {
-    h5::File f = h5::File::create(out.temp_path());
-    write_label_shard_contents(f, meta, ids, probs, logits);
-    f.close();
-  }
-  out.commit();
+  LabelShardWriter writer(path, meta);
+  writer.append(ids.data(), probs.data(), logits.data(), n);
+  writer.commit();
 }
 
 std::optional<std::string> verify_label_shard(const std::string& path, const LabelShardMeta& expected) {
@@ -236,10 +320,7 @@ std::optional<std::string> verify_label_shard(const std::string& path, const Lab
     ShardHeader h = read_header(f);
     std::string diff = meta_difference(h.meta, expected);
     if (!diff.empty()) return path + ": " + diff;
-    std::vector<int64_t> ids = f.read<int64_t>("/ids");
-    const size_t C = static_cast<size_t>(h.meta.num_classes);
-    require_finite(path, "prob", f.read<float>("/probs").data(), ids.size() * C, C, ids.data());
-    require_finite(path, "logit", f.read<float>("/logits").data(), ids.size() * C, C, ids.data());
+    require_finite_shard(f, h.count, static_cast<size_t>(h.meta.num_classes));
     return std::nullopt;
   } catch (const std::exception& e) {
     return std::string(e.what());
@@ -294,7 +375,7 @@ LabelSet LabelSet::open(const std::string& dir) {
     bool listed = std::any_of(m.shards.begin(), m.shards.end(), [&](const ManifestEntry& e) { return e.file == name; });
     if (!listed) throw DataError(dir + "/" + name, "extra shard not listed in manifest.json");
   }
-  // Pass 1: verify every shard without reading its labels, so pass 2 can size the arrays once.
+  // Pass 1: verify every shard without reading its labels.
   for (size_t k = 0; k < m.shards.size(); ++k) {
     LabelShardMeta expected = m.common;
     expected.shard_index = static_cast<int>(k);
@@ -307,47 +388,105 @@ LabelSet LabelSet::open(const std::string& dir) {
   set.temperature_ = m.common.temperature;
   set.supervisor_sha256_ = m.common.supervisor_sha256;
   set.dataset_sha256_ = m.common.dataset_sha256;
-  const size_t C = static_cast<size_t>(m.common.num_classes), total = static_cast<size_t>(m.total);
-  set.probs_.resize(total * C);
-  set.logits_.resize(total * C);
-  set.index_.reserve(total);
-
-  // Pass 2: read each shard's rows straight into place; ids must be unique across the set.
-  std::vector<size_t> first_row;  // first row of each shard, to name the shard that holds a row
-  size_t row = 0;
+  set.first_row_.push_back(0);
   for (const ManifestEntry& e : m.shards) {
-    const std::string path = dir + "/" + e.file;
-    const size_t n = static_cast<size_t>(e.count);
-    h5::File f = h5::File::open_read(path);
-    std::vector<int64_t> ids = f.read<int64_t>("/ids");
-    if (ids.size() != n) throw DataError(path, "truncated: /ids changed while the label set was being read");
-    float* probs = set.probs_.data() + row * C;
-    float* logits = set.logits_.data() + row * C;
-    f.read_rows<float>("/probs", 0, n, probs);
-    f.read_rows<float>("/logits", 0, n, logits);
-    require_finite(path, "prob", probs, n * C, C, ids.data());
-    require_finite(path, "logit", logits, n * C, C, ids.data());
-    first_row.push_back(row);
-    for (size_t i = 0; i < n; ++i, ++row) {
-      auto [it, fresh] = set.index_.emplace(ids[i], row);
-      if (!fresh) {
-        size_t owner = static_cast<size_t>(std::upper_bound(first_row.begin(), first_row.end(), it->second) -
-                                           first_row.begin()) - 1;
-        throw DataError(path, strfmt("example id %lld appears twice (also in %s)", static_cast<long long>(ids[i]),
-                                     m.shards[owner].file.c_str()));
-      }
-    }
+    set.paths_.push_back(dir + "/" + e.file);
+    set.first_row_.push_back(set.first_row_.back() + e.count);
   }
+  // Pass 2: every value finite, a block at a time.
+  for (size_t k = 0; k < m.shards.size(); ++k)
+    require_finite_shard(set.shard_file(k), m.shards[k].count, static_cast<size_t>(set.num_classes_));
+  set.refuse_duplicate_ids();
   return set;
 }
 
+void LabelSet::refuse_duplicate_ids() const {
+  const int64_t total = first_row_.back();
+  auto repeated = find_duplicate(total, [&](int64_t first, int64_t n, int64_t* out) {
+    read_rows(first, n, out, nullptr, nullptr);
+  });
+  if (!repeated) return;
+  // Name the shards of its first two occurrences.
+  std::vector<size_t> holders;
+  std::vector<int64_t> ids;
+  for (int64_t first = 0; first < total && holders.size() < 2; first += kScanRows) {
+    const int64_t n = std::min(kScanRows, total - first);
+    ids.resize(static_cast<size_t>(n));
+    read_rows(first, n, ids.data(), nullptr, nullptr);
+    for (int64_t i = 0; i < n && holders.size() < 2; ++i)
+      if (ids[static_cast<size_t>(i)] == *repeated) holders.push_back(shard_of_row(first + i));
+  }
+  W2S_CHECK(holders.size() == 2, "a repeated id is found twice");
+  throw DataError(paths_[holders[1]], strfmt("example id %lld appears twice (also in %s)", static_cast<long long>(*repeated),
+                                             fs::path(paths_[holders[0]]).filename().c_str()));
+}
+
+size_t LabelSet::shard_of_row(int64_t row) const {
+  return static_cast<size_t>(std::upper_bound(first_row_.begin(), first_row_.end(), row) - first_row_.begin()) - 1;
+}
+
+const std::string& LabelSet::path_of_row(int64_t row) const {
+  return paths_[std::min(shard_of_row(row), paths_.size() - 1)];
+}
+
+const h5::File& LabelSet::shard_file(size_t k) const {
+  if (!open_file_ || open_index_ != k) {
+    open_file_ = std::make_unique<h5::File>(h5::File::open_read(paths_[k]));
+    open_index_ = k;
+  }
+  return *open_file_;
+}
+
+void LabelSet::read_rows(int64_t first, int64_t n, int64_t* ids, float* probs, float* logits) const {
+  if (first < 0 || n < 0 || first + n > first_row_.back())
+    throw RuntimeError(strfmt("%s: label rows [%lld, %lld) out of range [0, %lld)", dir_.c_str(),
+                              static_cast<long long>(first), static_cast<long long>(first + n),
+                              static_cast<long long>(first_row_.back())));
+  const size_t C = static_cast<size_t>(num_classes_);
+  while (n > 0) {
+    // Rows may span shards (empty shards included): take what this shard holds, then go on.
+    const size_t k = shard_of_row(first);
+    const int64_t offset = first - first_row_[k];
+    const int64_t m = std::min(n, first_row_[k + 1] - first);
+    const h5::File& f = shard_file(k);
+    const hsize_t r0 = static_cast<hsize_t>(offset), rows = static_cast<hsize_t>(m);
+    if (ids) f.read_rows<int64_t>("/ids", r0, rows, ids);
+    if (probs) f.read_rows<float>("/probs", r0, rows, probs);
+    if (logits) f.read_rows<float>("/logits", r0, rows, logits);
+    first += m;
+    n -= m;
+    if (ids) ids += m;
+    if (probs) probs += m * C;
+    if (logits) logits += m * C;
+  }
+}
+
+void LabelSet::load_index() const {
+  if (loaded_) return;
+  const size_t C = static_cast<size_t>(num_classes_), total = size();
+  std::vector<int64_t> ids(total);
+  probs_.resize(total * C);
+  logits_.resize(total * C);
+  read_rows(0, static_cast<int64_t>(total), ids.data(), probs_.data(), logits_.data());
+  index_.reserve(total);
+  for (size_t row = 0; row < total; ++row) index_.emplace(ids[row], row);
+  loaded_ = true;
+}
+
+bool LabelSet::contains(int64_t id) const {
+  load_index();
+  return index_.count(id) != 0;
+}
+
 const float* LabelSet::probs(int64_t id) const {
+  load_index();
   auto it = index_.find(id);
   if (it == index_.end()) throw DataError(dir_, "no weak label for example id " + std::to_string(id));
   return probs_.data() + it->second * static_cast<size_t>(num_classes_);
 }
 
 const float* LabelSet::logits(int64_t id) const {
+  load_index();
   auto it = index_.find(id);
   if (it == index_.end()) throw DataError(dir_, "no weak label for example id " + std::to_string(id));
   return logits_.data() + it->second * static_cast<size_t>(num_classes_);

@@ -42,6 +42,35 @@ void remove_foreign_shards(const std::string& dir, int num_shards) {
   }
 }
 
+// Computes shard k of `shards` batch by batch, appending each batch's labels to the shard as it
+// goes: memory holds one batch, whatever the shard's size. Only `write` ranks (TP rank 0)
+// write; the other TP ranks compute with them.
+void label_shard(Gpt2& model, const TokenDataset& ds, const InferencePlan& plan, int k, int shards, double temperature,
+                 const std::string& path, const LabelShardMeta& meta, bool write) {
+  const bool regression = ds.info().task == "regression";
+  auto [first, last] = plan.part(k, shards);
+  const int64_t total = plan.rows_before(last) - plan.rows_before(first);
+  std::unique_ptr<LabelShardWriter> writer;
+  if (write) writer = std::make_unique<LabelShardWriter>(path, meta);
+  ExampleBatch eb;
+  std::vector<float> logits, probs;
+  Timer timer;
+  double last_report = 0;
+  int64_t done = 0;
+  plan.for_each_batch(first, last, [&](const std::vector<int64_t>& rows) {
+    infer_batch(model, ds, rows, temperature, regression, eb, logits, probs);
+    if (writer) writer->append(eb.ids.data(), probs.data(), logits.data(), rows.size());
+    done += static_cast<int64_t>(rows.size());
+    if (write && timer.seconds() - last_report > 10.0) {
+      last_report = timer.seconds();
+      log_info(strfmt("  %s: %lld/%lld examples (%.0f/s)", label_shard_name(k, shards).c_str(),
+                      static_cast<long long>(done), static_cast<long long>(total), done / timer.seconds()));
+    }
+  });
+  W2S_CHECK(done == total, "a shard's batches hold the rows the plan counts");
+  if (writer) writer->commit();
+}
+
 }  // namespace
 
 double run_eval(const EvalOptions& o, const ProcessGrid& grid) {
@@ -104,6 +133,8 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
   meta.temperature = o.temperature;
   meta.batch = o.batch;
   meta.num_classes = read_checkpoint_info(o.model).config.num_classes;
+  if (meta.num_classes <= 0)
+    throw UsageError(o.model + ": the model has no classification head (it is a pretrained LM checkpoint)");
   if (grid.is_root()) {
     make_dirs(o.out_dir);
     int stale = remove_stale_temps(o.out_dir);
@@ -116,9 +147,7 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
   std::unique_ptr<Gpt2> model;  // loaded lazily: a fully verified set needs no model
   // Shards are ranges of the dataset's fixed inference batches, so each example's label is
   // bit-identical whatever the number of shards or ranks (for the same --batch).
-  const InferenceBatches batches = plan_inference_batches(ds, o.batch);
-  const bool regression = ds.info().task == "regression";
-  const std::vector<int64_t> ids = ds.ids();
+  const InferencePlan plan(ds, o.batch);
   int64_t counts[2] = {0, 0};  // computed, skipped
   for (int k = grid.dp_rank(); k < shards; k += grid.dp_size()) {
     meta.shard_index = k;
@@ -129,14 +158,7 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
       continue;
     }
     if (!model) model = load_model_for_inference(o.model, grid);
-    InferenceBatches shard_batches = batch_range(batches, k, shards);
-    std::vector<int64_t> rows = rows_of(shard_batches);
-    Inference inf = run_inference(*model, ds, shard_batches, o.temperature, regression, grid.tp_rank() == 0);
-    if (grid.tp_rank() == 0) {
-      std::vector<int64_t> shard_ids;
-      for (int64_t r : rows) shard_ids.push_back(ids[static_cast<size_t>(r)]);
-      write_label_shard(path, meta, shard_ids, inf.probs, inf.logits);
-    }
+    label_shard(*model, ds, plan, k, shards, o.temperature, path, meta, grid.tp_rank() == 0);
     ++counts[0];
   }
   grid.dp().all_reduce(counts, 2, ReduceOp::Sum);

@@ -451,3 +451,29 @@ TEST(LabelShards, ManyRowsStayContiguous) {
     for (int c = 0; c < kClasses; ++c) EXPECT_EQ(set.probs(id)[c], expect.probs[c]);
   }
 }
+
+TEST(LabelShards, ReadRowsSpansShardsInOrder) {
+  // The set reads as one sequence of rows: shard 0's, then shard 1's (empty), then shard 2's.
+  test::TempDir dir;
+  std::vector<ShardData> shards = write_set(dir);
+  LabelSet set = LabelSet::open(dir.path());
+  std::vector<int64_t> ids(6);
+  std::vector<float> probs(6 * kClasses), logits(6 * kClasses);
+  set.read_rows(3, 6, ids.data(), probs.data(), logits.data());
+  const std::pair<int, int> expected[6] = {{0, 3}, {0, 4}, {2, 0}, {2, 1}, {2, 2}, {2, 3}};
+  for (int i = 0; i < 6; ++i) {
+    const ShardData& s = shards[static_cast<size_t>(expected[i].first)];
+    const size_t row = static_cast<size_t>(expected[i].second);
+    EXPECT_EQ(ids[static_cast<size_t>(i)], s.ids[row]);
+    for (int c = 0; c < kClasses; ++c) {
+      EXPECT_EQ(probs[static_cast<size_t>(i * kClasses + c)], s.probs[row * kClasses + c]);
+      EXPECT_EQ(logits[static_cast<size_t>(i * kClasses + c)], s.logits[row * kClasses + c]);
+    }
+  }
+  std::vector<int64_t> all(14);
+  set.read_rows(0, 14, all.data(), nullptr, nullptr);
+  EXPECT_EQ(all[13], shards[2].ids[8]);
+  EXPECT_EQ(set.path_of_row(4), shard_path(dir, 0));
+  EXPECT_EQ(set.path_of_row(5), shard_path(dir, 2));
+  EXPECT_THROW(set.read_rows(10, 5, ids.data(), nullptr, nullptr), Error);
+}
