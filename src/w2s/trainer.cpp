@@ -8,7 +8,6 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <numeric>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -23,7 +22,7 @@
 #include "model/gpt2.h"
 #include "parallel/grad_sync.h"
 #include "w2s/inference.h"
-#include "w2s/label_shards.h"
+#include "w2s/train_targets.h"
 
 namespace w2s {
 namespace {
@@ -32,66 +31,12 @@ std::atomic<int> g_stop_signal{0};
 void on_stop_signal(int sig) { g_stop_signal.store(sig); }
 
 // ---------------------------------------------------------------------------------------------
-// Training data: soft targets for every example of a token dataset, or windows of an LM corpus.
+// Training data: a token dataset and its targets (w2s/train_targets.h), or windows of an LM corpus.
 
 struct SupervisedData {
   TokenDataset ds;
-  int C = 2;
-  std::vector<float> targets;   // [N, C]: one-hot ground truth, weak soft labels, or regression targets
-  std::vector<int64_t> pool;    // dataset indices the sampler draws from
+  TrainTargets targets;
 };
-
-SupervisedData load_supervised(const TrainConfig& cfg, int num_classes) {
-  SupervisedData d{TokenDataset::open(cfg.data), num_classes, {}, {}};
-  const int64_t N = d.ds.size();
-  const int C = num_classes;
-  d.targets.assign(static_cast<size_t>(N * C), 0.0f);
-  const bool regression = cfg.objective == "regress";
-  if (cfg.labels_dir.empty()) {
-    if (regression) {
-      d.targets = d.ds.targets();
-    } else {
-      std::vector<int32_t> labels = d.ds.labels();
-      for (int64_t i = 0; i < N; ++i) d.targets[static_cast<size_t>(i * C + labels[static_cast<size_t>(i)])] = 1.0f;
-    }
-    d.pool.resize(static_cast<size_t>(N));
-    std::iota(d.pool.begin(), d.pool.end(), int64_t{0});
-    return d;
-  }
-  // Weak labels, joined by example id: the same label for an example whatever wrote the shards.
-  LabelSet labels = LabelSet::open(cfg.labels_dir);
-  if (labels.num_classes() != C)
-    throw DataError(cfg.labels_dir, strfmt("labels have %d classes, the task has %d", labels.num_classes(), C));
-  if (labels.dataset_sha256() != d.ds.sha256())
-    throw DataError(cfg.labels_dir, "labels were computed over a different dataset than " + cfg.data +
-                                        " (dataset sha256 differs)");
-  std::vector<int64_t> ids = d.ds.ids();
-  std::vector<float> confidence(static_cast<size_t>(N));
-  for (int64_t i = 0; i < N; ++i) {
-    int64_t id = ids[static_cast<size_t>(i)];
-    float* t = d.targets.data() + i * C;
-    if (regression) {
-      t[0] = labels.probs(id)[0];
-    } else if (cfg.kd_temperature == 1.0 || cfg.kd_temperature == labels.temperature()) {
-      std::copy(labels.probs(id), labels.probs(id) + C, t);
-    } else {
-      soft_labels_from_logits(labels.logits(id), 1, C, cfg.kd_temperature, t);
-    }
-    confidence[static_cast<size_t>(i)] = *std::max_element(t, t + C);
-  }
-  d.pool.resize(static_cast<size_t>(N));
-  std::iota(d.pool.begin(), d.pool.end(), int64_t{0});
-  if (cfg.select_confident < 1.0) {
-    // Data selection by the weak model: keep the q most confident weak labels (ties: lower index).
-    std::stable_sort(d.pool.begin(), d.pool.end(), [&](int64_t a, int64_t b) {
-      return confidence[static_cast<size_t>(a)] > confidence[static_cast<size_t>(b)];
-    });
-    size_t keep = std::max<size_t>(1, static_cast<size_t>(std::llround(cfg.select_confident * N)));
-    d.pool.resize(std::min(keep, d.pool.size()));
-    std::sort(d.pool.begin(), d.pool.end());
-  }
-  return d;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -146,7 +91,7 @@ void Trainer::setup_model() {
   }
   if (cfg_.objective == "lm") model_cfg_.num_classes = 0;
   else if (cfg_.objective == "regress") model_cfg_.num_classes = 1;
-  else model_cfg_.num_classes = sup_ ? sup_->C : model_cfg_.num_classes;
+  else model_cfg_.num_classes = sup_ ? sup_->targets.num_classes() : model_cfg_.num_classes;
   model_cfg_.validate_tp(grid_.tp_size());
   if (max_len_ > model_cfg_.n_ctx)
     throw UsageError(strfmt("%s holds examples of up to %d tokens, but the model context is %d: prepare the data "
@@ -168,13 +113,14 @@ void Trainer::setup_data() {
       throw DataError(cfg_.data, "dataset tokenizer '" + lm_->info().tokenizer + "' differs from the model's '" +
                                      cfg_.model.tokenizer + "'");
   } else {
-    TokenDataset probe = TokenDataset::open(cfg_.data);
-    int C = cfg_.objective == "regress" ? 1 : probe.info().num_classes;
-    if ((cfg_.objective == "regress") != (probe.info().task == "regression"))
-      throw DataError(cfg_.data, "is a " + probe.info().task + " dataset, but the run trains '" + cfg_.objective + "'");
-    sup_ = std::make_unique<SupervisedData>(load_supervised(cfg_, C));
-    max_len_ = probe.info().max_len;
-    tokenizer_sha_ = probe.info().tokenizer_sha256;
+    TokenDataset ds = TokenDataset::open(cfg_.data);
+    int C = cfg_.objective == "regress" ? 1 : ds.info().num_classes;
+    if ((cfg_.objective == "regress") != (ds.info().task == "regression"))
+      throw DataError(cfg_.data, "is a " + ds.info().task + " dataset, but the run trains '" + cfg_.objective + "'");
+    TrainTargets targets = TrainTargets::build(cfg_, ds, C);
+    sup_ = std::make_unique<SupervisedData>(SupervisedData{std::move(ds), std::move(targets)});
+    max_len_ = sup_->ds.info().max_len;
+    tokenizer_sha_ = sup_->ds.info().tokenizer_sha256;
   }
 }
 
@@ -206,7 +152,7 @@ void Trainer::prepare_sync(bool last) {
 
 double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac,
                                       int64_t* tokens) {
-  const int dp = grid_.dp_size(), r = grid_.dp_rank(), C = sup_->C;
+  const int dp = grid_.dp_size(), r = grid_.dp_rank(), C = sup_->targets.num_classes();
   const int M = static_cast<int>(micro.size());
   std::vector<int64_t> mine = Sampler::rank_slice(micro, r, dp);
   // Every DP rank computes the logits of its slice; an all-reduce assembles the micro-step's
@@ -223,9 +169,7 @@ double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool la
   }
   grid_.dp().all_reduce(logits_all.data(), logits_all.size(), ReduceOp::Sum);
   std::vector<float> targets(static_cast<size_t>(M) * C);
-  for (int i = 0; i < M; ++i)
-    std::copy(sup_->targets.begin() + micro[static_cast<size_t>(i)] * C,
-              sup_->targets.begin() + (micro[static_cast<size_t>(i)] + 1) * C, targets.begin() + i * C);
+  sup_->targets.read(micro, targets.data());
   LossResult loss = compute_loss(cfg_.loss, logits_all.data(), targets.data(), M, C, step_frac);
   prepare_sync(last);
   if (!mine.empty()) {
@@ -285,16 +229,15 @@ TrainResult Trainer::run() {
   const bool lm = cfg_.objective == "lm";
   T_ = lm ? (cfg_.seq_len > 0 ? cfg_.seq_len : model_cfg_.n_ctx) : 0;
   if (lm && T_ > model_cfg_.n_ctx) throw UsageError(strfmt("--seq-len %d exceeds the model context %d", T_, model_cfg_.n_ctx));
-  std::vector<int64_t> pool;
   if (lm) {
     int64_t windows = lm_->num_windows(T_);
     if (windows < 1) throw DataError(cfg_.data, strfmt("too few tokens for one window of %d", T_));
-    pool.resize(static_cast<size_t>(windows));
-    std::iota(pool.begin(), pool.end(), int64_t{0});
+    sampler_ = std::make_unique<Sampler>(windows, cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
+  } else if (!sup_->targets.selected().empty()) {
+    sampler_ = std::make_unique<Sampler>(sup_->targets.selected(), cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
   } else {
-    pool = sup_->pool;
+    sampler_ = std::make_unique<Sampler>(sup_->ds.size(), cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
   }
-  sampler_ = std::make_unique<Sampler>(pool, cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
   const int64_t total = cfg_.steps > 0 ? cfg_.steps : sampler_->steps_for_epochs(cfg_.epochs);
   state_.total_steps = total;
   state_.seed = static_cast<int64_t>(cfg_.seed);
@@ -334,7 +277,7 @@ TrainResult Trainer::run() {
     metrics_.open(cfg_.run_dir + "/metrics.jsonl", std::ios::app);
   }
   log_info(strfmt("%s: %s, %s, %lld examples in pool, batch %lld (micro %lld), %lld steps", cfg_.run_dir.c_str(),
-                  model_cfg_.describe().c_str(), grid_.describe().c_str(), static_cast<long long>(pool.size()),
+                  model_cfg_.describe().c_str(), grid_.describe().c_str(), static_cast<long long>(sampler_->pool_size()),
                   static_cast<long long>(cfg_.batch_size), static_cast<long long>(sampler_->batch() / sampler_->micro_steps()),
                   static_cast<long long>(total)));
   log_info(strfmt("optimizer state: %.2f MiB per rank%s", opt_->state_bytes() / 1048576.0,
