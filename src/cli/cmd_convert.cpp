@@ -31,7 +31,8 @@ int cmd_convert(const std::vector<std::string>& args) {
       ("seed", po::value<uint64_t>()->default_value(0), "seed of the test selection and the undersampling")
       ("test-size", po::value<int64_t>()->default_value(400), "test examples (even: the test set is balanced)")
       ("max-body-bytes", po::value<int64_t>()->default_value(1500), "spam, corpus: e-mail bodies are cut to this at a word boundary")
-      ("exclude", po::value<std::vector<std::string>>(), "corpus: a test.jsonl whose texts must not appear (repeatable)");
+      ("exclude", po::value<std::vector<std::string>>(), "corpus: a test.jsonl whose texts must not appear (repeatable)")
+      ("year-prefix", po::bool_switch(), "sotu-party: start each passage with its speech's year (\"1905: ...\")");
   po::positional_options_description positional;
   positional.add("task", 1);
   ParsedCommand parsed = parse_command("convert", kUsage, options, args, &positional);
@@ -48,6 +49,8 @@ int cmd_convert(const std::vector<std::string>& args) {
   if (o.max_body_bytes < 1) throw UsageError("--max-body-bytes must be positive");
   if (vm.count("exclude")) o.exclude = vm["exclude"].as<std::vector<std::string>>();
   if (!o.exclude.empty() && task != "corpus") throw UsageError("--exclude is for the corpus task");
+  o.year_prefix = vm["year-prefix"].as<bool>();
+  if (o.year_prefix && task != "sotu-party") throw UsageError("--year-prefix is for the sotu-party task");
 
   tasks::ConvertSummary summary;
   if (task == "spam") summary = tasks::convert_spam(o);

@@ -48,6 +48,12 @@ T parse_number(const std::string& file, const std::string& key, const std::strin
   }
 }
 
+bool parse_bool(const std::string& file, const std::string& key, const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  throw UsageError(file + ": '" + key + "' expects true or false, got '" + v + "'");
+}
+
 using Setter = std::function<void(ExperimentConfig&, const std::string& value)>;
 
 // Fixed keys: "section.key" → how to store the value.
@@ -147,6 +153,7 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     else if (parts[2] == "max_len") t->max_len = parse_number<int>(file, key, v);
     else if (parts[2] == "max_train") t->max_train = parse_number<int>(file, key, v);
     else if (parts[2] == "test_size") t->test_size = parse_number<int>(file, key, v);
+    else if (parts[2] == "year_prefix") t->year_prefix = parse_bool(file, key, v);
     else return false;
     return true;
   }
@@ -178,6 +185,8 @@ void validate(ExperimentConfig& c) {
       throw UsageError(f + ": task '" + t.name + "' is not embedded (spam, sotu-party): give task." + t.name +
                        ".train and task." + t.name + ".test");
     if (!t.embedded() && t.test_jsonl.empty()) throw UsageError(f + ": task." + t.name + ".test missing");
+    if (t.year_prefix && !(t.embedded() && t.name == "sotu-party"))
+      throw UsageError(f + ": task." + t.name + ".year_prefix is for the embedded sotu-party task only");
   }
   for (const auto& l : c.losses)
     if (l != "xent" && l != "auxconf" && l != "product")

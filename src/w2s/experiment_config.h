@@ -23,6 +23,7 @@ struct TaskSpec {
   std::string name;
   std::string train_jsonl, test_jsonl;  // empty for the embedded tasks (spam, sotu-party)
   int max_len = -1, max_train = -1, test_size = -1;  // task.<name>.*: override data.*
+  bool year_prefix = false;                          // task.sotu-party.year_prefix: convert --year-prefix
   bool embedded() const { return train_jsonl.empty(); }
 };
 

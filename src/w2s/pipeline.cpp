@@ -130,8 +130,11 @@ void Pipeline::plan_data() {
   for (const TaskSpec& t : cfg_.tasks) {
     if (!t.embedded()) continue;
     std::string dir = layout::task_data(cfg_.out, t.name);
+    std::vector<std::string> convert = {"convert", "--task", t.name, "--out-dir", dir,
+                                        "--test-size", std::to_string(cfg_.test_size_of(t))};
+    if (t.year_prefix) convert.push_back("--year-prefix");
     stages_.push_back({"data: " + t.name,
-                       {"convert", "--task", t.name, "--out-dir", dir, "--test-size", std::to_string(cfg_.test_size_of(t))},
+                       convert,
                        dir,
                        true,
                        [dir] { return file_exists(dir + "/train.jsonl") && file_exists(dir + "/test.jsonl"); }});

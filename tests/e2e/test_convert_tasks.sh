@@ -86,6 +86,26 @@ check(contains["spam-assassin"] == 200 and contains["sotu"] >= 10,
 sys.exit(1 if failed else 0)
 EOF
 
+echo "== sotu-party --year-prefix: the same split, each passage led by its speech's year"
+w2s convert sotu-party --cache "$CACHE" --out-dir year/sotu --seed 3 --test-size 200 --year-prefix > year.log 2>&1 ||
+  { cat year.log; exit 1; }
+if w2s convert spam --cache "$CACHE" --out-dir year/spam --year-prefix > year-spam.log 2>&1; then
+  echo "FAIL: --year-prefix accepted for spam"; exit 1
+fi
+grep -q -- "--year-prefix is for the sotu-party task" year-spam.log || { cat year-spam.log; exit 1; }
+"$PY" - run1/sotu year/sotu <<'EOF'
+import json, sys
+plain_dir, year_dir = sys.argv[1], sys.argv[2]
+for split in ("train", "test"):
+    plain = [json.loads(l) for l in open(f"{plain_dir}/{split}.jsonl")]
+    year = [json.loads(l) for l in open(f"{year_dir}/{split}.jsonl")]
+    same = [p["id"] for p in plain] == [y["id"] for y in year]
+    led = all(y["txt"] == f"{p['year']}: " + p["txt"] for p, y in zip(plain, year))
+    if not (same and led):
+        sys.exit(f"FAIL: sotu {split} with --year-prefix is not the plain split with 'YYYY: ' prefixes")
+    print(f"ok   sotu {split}: {len(year)} passages, same ids, each led by its year")
+EOF
+
 echo "== prepare (byte tokenizer)"
 w2s prepare --train run1/spam/train.jsonl --test run1/spam/test.jsonl --out-dir data/spam --tokenizer byte \
   --max-len 256 --seed 1

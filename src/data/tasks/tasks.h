@@ -20,6 +20,7 @@ struct ConvertOptions {
   int64_t test_size = 400;    // spam, sotu-party: balanced, so even
   int64_t max_body_bytes = 1500;  // spam and corpus: e-mail bodies are cut here
   std::vector<std::string> exclude;  // corpus: test.jsonl files whose texts must not appear
+  bool year_prefix = false;  // sotu-party: each passage starts with its speech's year ("1905: ...")
 };
 
 // Summary of what was written, for the command's report and for tests.
