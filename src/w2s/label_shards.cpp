@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <climits>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -125,23 +127,38 @@ struct Manifest {
   std::vector<ManifestEntry> shards;
 };
 
+// An integer field of the manifest within [lo, hi]. nlohmann's get<int>() of a float converts it
+// (undefined behaviour when it does not fit: "num_shards": 1e40) and of a large integer wraps.
+int64_t manifest_int(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi, const std::string& path) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_integer()) throw DataError(path, strfmt("'%s' is not an integer (%s)", key, v.type_name()));
+  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+                                           : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+  if (!fits)
+    throw DataError(path, strfmt("'%s' = %s is out of range [%lld, %lld]", key, v.dump().c_str(),
+                                 static_cast<long long>(lo), static_cast<long long>(hi)));
+  return v.get<int64_t>();
+}
+
 Manifest read_manifest(const std::string& manifest_path) {
   if (!file_exists(manifest_path))
     throw DataError(manifest_path, "missing: the label set is incomplete (re-run w2s label)");
   Manifest m;
   try {
     nlohmann::json j = nlohmann::json::parse(read_text_file(manifest_path));
-    m.common.num_shards = j.at("num_shards").get<int>();
-    m.common.num_classes = j.at("num_classes").get<int>();
+    constexpr int64_t kIntMax = std::numeric_limits<int>::max(), kInt64Max = std::numeric_limits<int64_t>::max();
+    m.common.num_shards = static_cast<int>(manifest_int(j, "num_shards", INT_MIN, kIntMax, manifest_path));
+    m.common.num_classes = static_cast<int>(manifest_int(j, "num_classes", INT_MIN, kIntMax, manifest_path));
     m.common.supervisor_sha256 = j.at("supervisor_sha256").get<std::string>();
     m.common.dataset_sha256 = j.at("dataset_sha256").get<std::string>();
     m.common.temperature = j.at("temperature").get<double>();
-    m.common.batch = j.at("batch").get<int>();
-    m.total = j.at("total").get<int64_t>();
+    m.common.batch = static_cast<int>(manifest_int(j, "batch", INT_MIN, kIntMax, manifest_path));
+    m.total = manifest_int(j, "total", INT64_MIN, kInt64Max, manifest_path);
     const auto& shards = j.at("shards");
     if (!shards.is_array()) throw DataError(manifest_path, "'shards' is not a list");
     for (const auto& s : shards)
-      m.shards.push_back({s.at("file").get<std::string>(), s.at("count").get<int64_t>(), s.at("sha256").get<std::string>()});
+      m.shards.push_back({s.at("file").get<std::string>(), manifest_int(s, "count", INT64_MIN, kInt64Max, manifest_path),
+                          s.at("sha256").get<std::string>()});
   } catch (const nlohmann::json::exception& e) {
     throw DataError(manifest_path, std::string("not a valid label manifest: ") + e.what());
   }
