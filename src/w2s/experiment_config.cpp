@@ -208,15 +208,17 @@ void validate(ExperimentConfig& c) {
 // beside the experiment file, then from the tree the file sits in (configs/experiments/ →
 // ../..: the repository, or share/w2s of an installation), then from the installation the
 // running binary belongs to (<prefix>/bin/w2s → <prefix>/share/w2s), then the source tree.
+// A path that cannot be looked at (a component over NAME_MAX, no permission) counts as absent:
+// fs::exists without an error_code throws filesystem_error for those, which is not a w2s::Error.
 std::string resolve_path(const std::string& experiment_file, const std::string& p) {
   namespace fs = std::filesystem;
-  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p)) return p;
-  fs::path dir = fs::path(experiment_file).parent_path();
   std::error_code ec;
+  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p, ec)) return p;
+  fs::path dir = fs::path(experiment_file).parent_path();
   fs::path installed = fs::read_symlink("/proc/self/exe", ec).parent_path() / ".." / "share" / "w2s";
   for (const fs::path& base : {dir, dir / ".." / "..", installed, fs::path(W2S_SOURCE_DIR)}) {
     fs::path candidate = base / p;
-    if (fs::exists(candidate)) return candidate.lexically_normal().string();
+    if (fs::exists(candidate, ec)) return candidate.lexically_normal().string();
   }
   return p;
 }
