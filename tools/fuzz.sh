@@ -32,16 +32,22 @@ for t in "${targets[@]}"; do
   inputs=("$root/tests/fuzz/corpus/$t")
   [ -d "$root/tests/fuzz/regressions/$t" ] && inputs+=("$root/tests/fuzz/regressions/$t")
   log="$work/$t.log"
+  t0=$(date +%s)
   set +e
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_NUM_THREADS=1 \
     "$bin" -runs="$runs" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
     -artifact_prefix="$work/$t/" "$work/$t" "${inputs[@]}" > "$log" 2>&1
   rc=$?
   set -e
+  elapsed=$(( $(date +%s) - t0 ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  secs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   outcome="clean"
-  if [ "$rc" -ne 0 ]; then outcome="FINDING (exit $rc; see $log and $work/$t/)"; status=1; fi
-  echo "fuzz_$t: ${execs:-?} executions, ${secs:-?} exec/s, $outcome"
+  if [ "$rc" -ne 0 ]; then
+    artifact=$(sed -n "s|.*Test unit written to \(.*\)|\1|p" "$log" | tail -1)
+    outcome="FINDING (exit $rc; ${artifact:-no input written}; see $log)"
+    status=1
+  fi
+  echo "fuzz_$t: ${execs:-?} executions in ${elapsed} s, ${rate:-?} exec/s, $outcome"
 done
 exit "$status"
