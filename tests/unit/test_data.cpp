@@ -25,18 +25,7 @@ using namespace w2s;
 
 namespace {
 
-// Runs fn, expects a w2s::Error with the given exit code whose message holds every fragment.
-void expect_error(const std::function<void()>& fn, ExitCode code, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one mentioning '" << fragments.front() << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-    for (const auto& f : fragments) EXPECT_NE(message.find(f), std::string::npos) << "'" << f << "' not in: " << message;
-  }
-}
+using test::expect_error;
 
 // Writes `text` to a JSONL file and expects reading it to fail naming FILE:line and `what`.
 void expect_jsonl_error(const std::string& text, int line, const std::string& what, JsonlOptions options = {}) {

@@ -28,15 +28,7 @@ using namespace w2s;
 
 namespace {
 
-void expect_error(const std::function<void()>& fn, ExitCode code, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one mentioning '" << fragments.front() << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 // A dataset of n examples with lengths drawn from Philox in [1, max_len] and ids 1000 + 7·i.
 std::string write_dataset(const test::TempDir& dir, int n, int max_len, int C, std::vector<int64_t> ids = {}) {

@@ -2,10 +2,16 @@
 #pragma once
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "core/error.h"
 
 namespace w2s::test {
 
@@ -37,6 +43,19 @@ inline void write_file(const std::string& path, const std::string& text) {
 inline std::string npm_cache_dir() {
   const char* c = std::getenv("W2S_CACHE");
   return std::string(c ? c : W2S_SOURCE_DIR "/.cache") + "/npm";
+}
+
+// Runs fn, expects a w2s::Error with the given exit code whose one-line message holds every fragment.
+inline void expect_error(const std::function<void()>& fn, ExitCode code, const std::vector<std::string>& fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error thrown; expected one mentioning '" << fragments.front() << "'";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+    for (const auto& f : fragments) EXPECT_NE(message.find(f), std::string::npos) << "'" << f << "' not in: " << message;
+  }
 }
 
 }  // namespace w2s::test
