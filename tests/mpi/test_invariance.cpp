@@ -41,7 +41,11 @@ void check_shapes(const std::string& objective, const std::string& data) {
       size_t worst = 0;
       double diff = max_rel_param_diff(read_params(cfg.run_dir + "/ckpt.h5"), ref_params, &worst);
       std::printf("  %s: final parameters within %.2e (rel. L2, worst tensor) of single rank\n", what.c_str(), diff);
-      EXPECT_LT(diff, 1e-5) << what << ": final parameters differ from the single-rank run (worst tensor #"
+      // Parameters after 20 Adam steps carry the rounding of every step's sums amplified: Adam
+      // moves an element by ~lr whatever its gradient's size, so near-zero gradients whose sign
+      // rounds differently move the other way. Measured worst tensor: 7.1e-6 (Release), 2.3e-5
+      // (ASan+UBSan build, other instruction selection); a real sharding bug gives O(1e-2) or more.
+      EXPECT_LT(diff, 5e-5) << what << ": final parameters differ from the single-rank run (worst tensor #"
                             << worst << " in name order)";
     }
   }
