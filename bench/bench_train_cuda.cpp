@@ -1,0 +1,135 @@
+// Training throughput of the GPU model (src/ops/cuda/gpt2_cuda.h, tp = 1, one GPU): tokens/s,
+// MFU against 989 TFLOP/s (H100/H200 dense bf16) and peak device memory, for a GPT-2
+// 124M-shaped model at B = 16, T = 1024 by default. A step is what the Trainer does: zero the
+// gradients, forward + backward of the mean token loss, global-norm clipping at 1, AdamW.
+//   usage: bench_train_cuda [--layers 12 --heads 12 --dim 768 --seq 1024 --batch 16 --vocab 50257
+//                            --steps 20 --warmup 3 --fp32]
+// Attention is the plain O(T²) kernel pair (kernels/attention.cu), not cuDNN: expect it to
+// dominate the step at T = 1024. Random tokens: the throughput does not depend on the data.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/philox.h"
+#include "model/params.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/cuda/gpt2_cuda.h"
+#include "optim/adamw.h"
+
+using namespace w2s;
+
+namespace {
+
+struct Args {
+  int layers = 12, heads = 12, dim = 768, seq = 1024, batch = 16, vocab = 50257, steps = 20, warmup = 3;
+  bool fp32 = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
+    if (k == "--layers") a.layers = next();
+    else if (k == "--heads") a.heads = next();
+    else if (k == "--dim") a.dim = next();
+    else if (k == "--seq") a.seq = next();
+    else if (k == "--batch") a.batch = next();
+    else if (k == "--vocab") a.vocab = next();
+    else if (k == "--steps") a.steps = next();
+    else if (k == "--warmup") a.warmup = next();
+    else if (k == "--fp32") a.fp32 = true;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      std::exit(1);
+    }
+  }
+  return a;
+}
+
+// The CPU model's initial parameters (same Philox streams), without building a CPU model.
+std::vector<float> initial_params(const ModelConfig& cfg, ParamLayout& layout) {
+  const ParamTable table = build_param_table(cfg, 1);
+  layout = build_param_layout(table, 1, 1, int64_t{1} << 22);
+  std::vector<float> params(static_cast<size_t>(layout.total), 0.0f);
+  for (size_t i = 0; i < table.specs.size(); ++i)
+    init_param_shard(table.specs[i], 0, 1, 0, params.data() + layout.offset[i]);
+  return params;
+}
+
+struct Result {
+  double median_s, loss;
+  size_t peak_bytes, activation_bytes, allocated_bytes;
+};
+
+template <class T>
+Result run(const Args& a, const ModelConfig& cfg) {
+  ParamLayout layout;
+  const std::vector<float> params = initial_params(cfg, layout);
+  cuda::Gpt2Cuda<T> model(cfg, layout, params);
+  const int n = a.batch * a.seq;
+  std::vector<int32_t> tokens(static_cast<size_t>(n)), targets(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    tokens[static_cast<size_t>(i)] = static_cast<int32_t>(philox4x32(1, 0, static_cast<uint64_t>(i))[0] % a.vocab);
+    targets[static_cast<size_t>(i)] = static_cast<int32_t>(philox4x32(1, 1, static_cast<uint64_t>(i))[0] % a.vocab);
+  }
+  AdamConfig ac;
+  ac.beta2 = 0.95;
+  ac.weight_decay = 0.1;
+  std::vector<double> times;
+  double loss = 0.0;
+  for (int s = 0; s < a.warmup + a.steps; ++s) {
+    model.synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    model.zero_grads();
+    loss = model.lm_forward_backward(tokens.data(), targets.data(), a.batch, a.seq, 1.0f / n) / n;
+    const double norm = std::sqrt(model.grad_sq_sum());
+    if (norm > 1.0) model.scale_grads(static_cast<float>(1.0 / norm));
+    model.adamw_step(ac, 6e-4, s + 1);
+    model.synchronize();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s >= a.warmup) times.push_back(dt);
+  }
+  std::sort(times.begin(), times.end());
+  return {times[times.size() / 2], loss, model.peak_device_bytes(), model.activation_bytes(), model.allocated_bytes()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  if (cuda::device_count() == 0) {
+    std::printf("bench_train_cuda: no CUDA device visible\n");
+    return 77;
+  }
+  if (a.steps < 1) {
+    std::fprintf(stderr, "--steps must be >= 1\n");
+    return 1;
+  }
+  cudaDeviceProp prop{};
+  W2S_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  ModelConfig cfg;
+  cfg.n_layer = a.layers;
+  cfg.n_head = a.heads;
+  cfg.d_model = a.dim;
+  cfg.n_ctx = a.seq;
+  cfg.vocab_size = a.vocab;
+  const Result r = a.fp32 ? run<float>(a, cfg) : run<cuda::bf16>(a, cfg);
+  const double tps = static_cast<double>(a.batch) * a.seq / r.median_s;
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  std::printf("device: %s\n", prop.name);
+  std::printf("model: %s; batch %d x %d tokens; %s storage; %d steps after %d warm-up\n", cfg.describe().c_str(),
+              a.batch, a.seq, a.fp32 ? "fp32" : "bf16", a.steps, a.warmup);
+  std::printf("step (median) %.2f ms   tokens/s %.0f   loss %.4f\n", r.median_s * 1e3, tps, r.loss);
+  std::printf("MFU %.1f%% of 989 TFLOP/s (%.1f GFLOP/token: 6N + 6LTC, as llm.c)\n",
+              100.0 * cuda::Gpt2Cuda<cuda::bf16>::mfu(cfg, a.seq, tps),
+              cuda::Gpt2Cuda<cuda::bf16>::flops_per_token(cfg, a.seq) / 1e9);
+  std::printf("memory: peak device in use %.2f GiB (cudaMemGetInfo, context included); model allocations %.2f GiB "
+              "(activations %.2f GiB)\n",
+              r.peak_bytes / gib, r.allocated_bytes / gib, r.activation_bytes / gib);
+  return 0;
+}
