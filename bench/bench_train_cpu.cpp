@@ -19,34 +19,24 @@
 #include "model/gpt2.h"
 #include "optim/adamw.h"
 
+#include "bench_args.h"
+
 using namespace w2s;
 
 namespace {
 
-struct Args {
-  int layers = 6, heads = 6, dim = 384, seq = 256, batch = 8, steps = 10, warmup = 2, vocab = 258;
+struct Args : bench::Shape {
   bool torch = true;
 };
 
 Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
-    if (k == "--layers") a.layers = next();
-    else if (k == "--heads") a.heads = next();
-    else if (k == "--dim") a.dim = next();
-    else if (k == "--seq") a.seq = next();
-    else if (k == "--batch") a.batch = next();
-    else if (k == "--steps") a.steps = next();
-    else if (k == "--warmup") a.warmup = next();
-    else if (k == "--vocab") a.vocab = next();
-    else if (k == "--no-torch") a.torch = false;
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      std::exit(1);
-    }
-  }
+  Args a{};
+  static_cast<bench::Shape&>(a) = bench::Shape{6, 6, 384, 256, 8, 258, 10, 2};
+  bench::parse_args(argc, argv, a, [&](const std::string& k) {
+    if (k != "--no-torch") return false;
+    a.torch = false;
+    return true;
+  });
   return a;
 }
 

@@ -20,34 +20,24 @@
 #include "ops/cuda/gpt2_cuda.h"
 #include "optim/adamw.h"
 
+#include "bench_args.h"
+
 using namespace w2s;
 
 namespace {
 
-struct Args {
-  int layers = 12, heads = 12, dim = 768, seq = 1024, batch = 16, vocab = 50257, steps = 20, warmup = 3;
+struct Args : bench::Shape {
   bool fp32 = false;
 };
 
 Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
-    if (k == "--layers") a.layers = next();
-    else if (k == "--heads") a.heads = next();
-    else if (k == "--dim") a.dim = next();
-    else if (k == "--seq") a.seq = next();
-    else if (k == "--batch") a.batch = next();
-    else if (k == "--vocab") a.vocab = next();
-    else if (k == "--steps") a.steps = next();
-    else if (k == "--warmup") a.warmup = next();
-    else if (k == "--fp32") a.fp32 = true;
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      std::exit(1);
-    }
-  }
+  Args a{};
+  static_cast<bench::Shape&>(a) = bench::Shape{12, 12, 768, 1024, 16, 50257, 20, 3};
+  bench::parse_args(argc, argv, a, [&](const std::string& k) {
+    if (k != "--fp32") return false;
+    a.fp32 = true;
+    return true;
+  });
   return a;
 }
 

@@ -1,0 +1,37 @@
+// The model shape and step counts every training benchmark takes on its command line
+// (--layers --heads --dim --seq --batch --vocab --steps --warmup), parsed in one place; each
+// program adds its own switches through `extra`.
+#pragma once
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+
+namespace w2s::bench {
+
+struct Shape {
+  int layers, heads, dim, seq, batch, vocab, steps, warmup;
+};
+
+// Fills `shape` from argv; an option that is not a shape option goes to `extra`, which returns
+// false for one it does not know either (then the program exits 1 naming it).
+inline void parse_args(int argc, char** argv, Shape& shape, const std::function<bool(const std::string&)>& extra) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto next = [&]() { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
+    if (k == "--layers") shape.layers = next();
+    else if (k == "--heads") shape.heads = next();
+    else if (k == "--dim") shape.dim = next();
+    else if (k == "--seq") shape.seq = next();
+    else if (k == "--batch") shape.batch = next();
+    else if (k == "--vocab") shape.vocab = next();
+    else if (k == "--steps") shape.steps = next();
+    else if (k == "--warmup") shape.warmup = next();
+    else if (!extra(k)) {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      std::exit(1);
+    }
+  }
+}
+
+}  // namespace w2s::bench
