@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "comm/communicator.h"
 #include "ops/cuda/cuda_check.h"
 #include "ops/cuda/cuda_ops.h"
 
@@ -133,5 +134,21 @@ inline void expect_close(const std::vector<float>& got, const std::vector<float>
 inline void expect_equal(const std::vector<float>& got, const std::vector<float>& want, const char* what) {
   expect_close(got, want, 0.0, 0.0, what);
 }
+
+// The CPU reference ops and model at tp = 1 through a one-rank communicator: every collective is
+// the identity (no MPI needed in the GPU test program).
+class SoloComm final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string name() const override { return "solo"; }
+  void all_reduce(void*, size_t, DType, ReduceOp) override {}
+  void reduce_scatter(const void* s, void* r, size_t count, DType t, ReduceOp) override {
+    std::memcpy(r, s, count * dtype_size(t));
+  }
+  void all_gather(const void* s, void* r, size_t count, DType t) override { std::memcpy(r, s, count * dtype_size(t)); }
+  void broadcast(void*, size_t, DType, int) override {}
+  void barrier() override {}
+};
 
 }  // namespace w2s::cuda::test

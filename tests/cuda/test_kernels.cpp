@@ -126,20 +126,6 @@ TYPED_TEST(KernelTest, ResidualAndBias) {
   expect_close(dg.download(), g_ref, 1e-5, 1e-5, "bias_backward");
 }
 
-// VocabParallelEmbedding's CPU op through a one-rank communicator (its all-reduce is the identity).
-class SoloComm final : public Communicator {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  std::string name() const override { return "solo"; }
-  void all_reduce(void*, size_t, DType, ReduceOp) override {}
-  void reduce_scatter(const void* s, void* r, size_t count, DType t, ReduceOp) override {
-    std::memcpy(r, s, count * dtype_size(t));
-  }
-  void all_gather(const void* s, void* r, size_t count, DType t) override { std::memcpy(r, s, count * dtype_size(t)); }
-  void broadcast(void*, size_t, DType, int) override {}
-  void barrier() override {}
-};
 
 TYPED_TEST(KernelTest, EmbeddingExactAndDeterministic) {
   using T = TypeParam;

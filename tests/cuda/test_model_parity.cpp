@@ -36,20 +36,6 @@
 namespace w2s::cuda::test {
 namespace {
 
-// The CPU model at tp = 1 through a one-rank communicator (every collective is the identity).
-class SoloComm final : public Communicator {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  std::string name() const override { return "solo"; }
-  void all_reduce(void*, size_t, DType, ReduceOp) override {}
-  void reduce_scatter(const void* s, void* r, size_t count, DType t, ReduceOp) override {
-    std::memcpy(r, s, count * dtype_size(t));
-  }
-  void all_gather(const void* s, void* r, size_t count, DType t) override { std::memcpy(r, s, count * dtype_size(t)); }
-  void broadcast(void*, size_t, DType, int) override {}
-  void barrier() override {}
-};
 
 template <class T>
 struct ModelTol;
