@@ -227,6 +227,52 @@ TYPED_TEST(ModelParity, LinearProbeTouchesOnlyTheHead) {
                    ("probe zero grad " + cpu.table().specs[i].name).c_str());
 }
 
+// The same model with cuDNN's fused attention (bf16): logits, loss and every gradient against
+// the CPU under the bf16 bounds above, over two micro-batches (T = 40, not a multiple of cuDNN's
+// 64-row tiles, then the full context). Head size 64, as GPT-2's. Skipped, saying so, when
+// cuDNN offers no plan for the shape (the model then uses the plain kernels, tested above).
+TEST(ModelParityCudnn, LmLogitsLossAndGradients) {
+  ModelConfig cfg = small_config();
+  cfg.n_head = 2;
+  cfg.d_model = 128;
+  SoloComm solo;
+  Gpt2 cpu(cfg, solo, 4321);
+  make_representable<bf16>(cpu);
+  Gpt2Cuda<bf16> gpu(cfg, cpu.layout(), cpu.params());
+  ASSERT_TRUE(gpu.use_cudnn_attention());
+
+  const Batch a = random_batch(cfg, 2, 40);
+  std::vector<float> want_logits, got_logits;
+  cpu.lm_logits_local(a.tokens.data(), a.B, a.T, want_logits);
+  gpu.lm_logits(a.tokens.data(), a.B, a.T, got_logits);
+  if (std::string(gpu.attention_backend()) != "cudnn") GTEST_SKIP() << "cuDNN has no attention plan for B 2, T 40";
+  expect_close(got_logits, want_logits, ModelTol<bf16>::logits_rtol, ModelTol<bf16>::logits_atol, "cudnn lm logits");
+
+  const Batch b = random_batch(cfg, 1, cfg.n_ctx);
+  cpu.zero_grads();
+  gpu.zero_grads();
+  for (const Batch* m : {&a, &b}) {
+    const float scale = 1.0f / static_cast<float>(m->tokens.size());
+    const double lc = cpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
+    const double lg = gpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
+    EXPECT_STREQ(gpu.attention_backend(), "cudnn") << "B " << m->B << ", T " << m->T;
+    expect_loss_close(lg, lc, ModelTol<bf16>::loss_rel, "cudnn lm_forward_backward Σ loss");
+  }
+  expect_grads_close(cpu, gpu, "cudnn lm");
+}
+
+TEST(ModelParityCudnn, Fp32StorageKeepsThePlainKernels) {
+  const ModelConfig cfg = small_config();
+  SoloComm solo;
+  Gpt2 cpu(cfg, solo, 5);
+  Gpt2Cuda<float> gpu(cfg, cpu.layout(), cpu.params());
+  EXPECT_FALSE(gpu.use_cudnn_attention());
+  const Batch a = random_batch(cfg, 1, 8);
+  std::vector<float> logits;
+  gpu.lm_logits(a.tokens.data(), a.B, a.T, logits);
+  EXPECT_STREQ(gpu.attention_backend(), "plain");
+}
+
 // Learnable data: each row follows t ← (5·t + 3) mod 97 from a random start, so the loss falls
 // visibly within 50 steps and the comparison is not of two flat curves.
 std::vector<Batch> training_batches(const ModelConfig& cfg, int n, int B, int T) {

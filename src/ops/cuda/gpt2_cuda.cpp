@@ -193,6 +193,8 @@ void Gpt2Cuda<T>::ensure_acts(int B, int Tn) {
   if (B == B_ && Tn == T_) return;
   B_ = B;
   T_ = Tn;
+  cudnn_shape_ = cudnn_ && cudnn_->supports(AttentionPass::Training, B, Tn, cfg_.n_head, cfg_.head_dim()) &&
+                 cudnn_->supports(AttentionPass::Backward, B, Tn, cfg_.n_head, cfg_.head_dim());
   const size_t rows = static_cast<size_t>(B) * Tn, C = static_cast<size_t>(cfg_.d_model), F = 4 * C;
   acts_.resize(static_cast<size_t>(cfg_.n_layer));
   for (auto& a : acts_) {
@@ -205,7 +207,7 @@ void Gpt2Cuda<T>::ensure_acts(int B, int Tn) {
     a.fc.resize(rows * F);
     a.fc_gelu.resize(rows * F);
     for (auto* s : {&a.ln1_mean, &a.ln1_rstd, &a.ln2_mean, &a.ln2_rstd}) s->resize(rows);
-    a.probs.resize(static_cast<size_t>(B) * cfg_.n_head * Tn * Tn);
+    a.probs.resize(static_cast<size_t>(B) * cfg_.n_head * Tn * (cudnn_shape_ ? 1 : Tn));
   }
   x_final_.resize(rows * C);
   lnf_.resize(rows * C);
@@ -272,7 +274,7 @@ void Gpt2Cuda<T>::block_forward(int l, const T* x_in, T* x_out) {
   layernorm_forward(a.ln1.get(), a.ln1_mean.get(), a.ln1_rstd.get(), x_in, weight(p.ln1_w), weight(p.ln1_b), rows, C,
                     stream_);
   matmul_forward(gemm_, a.qkv.get(), a.ln1.get(), weight(p.qkv_w), weight(p.qkv_b), rows, C, 3 * C, stream_);
-  attention_forward(a.att.get(), a.probs.get(), a.qkv.get(), B_, T_, cfg_.n_head, cfg_.head_dim(), stream_);
+  attend_forward(a);
   matmul_forward(gemm_, tmp, a.att.get(), weight(p.attn_proj_w), weight(p.attn_proj_b), rows, C, C, stream_);
   residual_forward(a.x_mid.get(), x_in, tmp, n, stream_);
   layernorm_forward(a.ln2.get(), a.ln2_mean.get(), a.ln2_rstd.get(), a.x_mid.get(), weight(p.ln2_w), weight(p.ln2_b),
@@ -414,8 +416,7 @@ void Gpt2Cuda<T>::block_backward(int l) {
                      a.ln2_rstd.get(), rows, C, stream_);
   matmul_backward(gemm_, datt_.get(), grad(p.attn_proj_w), grad(p.attn_proj_b), dx, a.att.get(), weight(p.attn_proj_w),
                   rows, C, C, stream_);
-  attention_backward(dqkv_.get(), datt_.get(), a.qkv.get(), a.probs.get(), B_, T_, cfg_.n_head, cfg_.head_dim(),
-                     stream_);
+  attend_backward(a);
   matmul_backward(gemm_, dln_.get(), grad(p.qkv_w), grad(p.qkv_b), dqkv_.get(), a.ln1.get(), weight(p.qkv_w), rows, C,
                   3 * C, stream_);
   // The key bias's true gradient is exactly zero (softmax ignores a per-query shift); the CPU
@@ -493,6 +494,44 @@ void Gpt2Cuda<T>::adamw_step(const AdamConfig& cfg, double lr, int64_t t) {
     adamw_update<T>(master_.get() + off, copy, grads_.get() + off, adam_m_.get() + off, adam_v_.get() + off,
                     numel(static_cast<int>(i)), s, stream_);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention: cuDNN's fused kernels where enabled and planned, else kernels/attention.cu
+
+template <class T>
+bool Gpt2Cuda<T>::use_cudnn_attention() {
+  if constexpr (!std::is_same_v<T, bf16>) {
+    return false;
+  } else {
+    if (!cudnn_) cudnn_ = std::make_unique<CudnnAttention>();
+    B_ = T_ = 0;  // the next forward re-plans its shape and re-sizes probs for the stats
+    return true;
+  }
+}
+
+template <class T>
+void Gpt2Cuda<T>::attend_forward(LayerActs& a) {
+  if constexpr (std::is_same_v<T, bf16>) {
+    if (cudnn_shape_) {
+      cudnn_->forward(a.att.get(), a.probs.get(), a.qkv.get(), B_, T_, cfg_.n_head, cfg_.head_dim(), stream_);
+      return;
+    }
+  }
+  attention_forward(a.att.get(), a.probs.get(), a.qkv.get(), B_, T_, cfg_.n_head, cfg_.head_dim(), stream_);
+}
+
+template <class T>
+void Gpt2Cuda<T>::attend_backward(LayerActs& a) {
+  if constexpr (std::is_same_v<T, bf16>) {
+    if (cudnn_shape_) {
+      cudnn_->backward(dqkv_.get(), datt_.get(), a.att.get(), a.qkv.get(), a.probs.get(), B_, T_, cfg_.n_head,
+                       cfg_.head_dim(), stream_);
+      return;
+    }
+  }
+  attention_backward(dqkv_.get(), datt_.get(), a.qkv.get(), a.probs.get(), B_, T_, cfg_.n_head, cfg_.head_dim(),
+                     stream_);
 }
 
 template class Gpt2Cuda<float>;

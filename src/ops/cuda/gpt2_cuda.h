@@ -10,16 +10,20 @@
 // tp = 1 only: tensor parallelism on the GPU is NOT done (the LM-head kernel is the tp = 1 form,
 // there is no NCCL all-reduce between the row-parallel GEMMs). Neither is data parallelism: no
 // gradient-bucket hook (Gpt2::on_grads_ready) is called. Attention uses the plain kernels of
-// kernels/attention.cu (O(T²) memory: probs [B, H, T, T] fp32 are kept per layer).
+// kernels/attention.cu (O(T²) memory: probs [B, H, T, T] fp32 are kept per layer) unless
+// use_cudnn_attention() is called: then cuDNN's fused attention (ops/cuda/attention_cudnn.h,
+// bf16 only) keeps only the log-sum-exp stats [B, H, T], for every shape cuDNN has a plan for.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/config.h"
 #include "model/params.h"
+#include "ops/cuda/attention_cudnn.h"
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/gemm.h"
 
@@ -111,9 +115,17 @@ class Gpt2Cuda {
   }
   void synchronize() const;
 
+  // Attention through cuDNN from the next forward on (bf16 storage only: returns false and
+  // changes nothing for T = float). A shape cuDNN has no plan for falls back to the plain
+  // kernels; attention_backend() says which one the last forward used.
+  bool use_cudnn_attention();
+  const char* attention_backend() const { return cudnn_shape_ ? "cudnn" : "plain"; }
+
  private:
   struct LayerActs {
-    // res: the block's input (the residual stream); ln1/ln2 stats fp32; probs fp32.
+    // res: the block's input (the residual stream); ln1/ln2 stats fp32; probs fp32: the
+    // attention probabilities [B, H, T, T] (plain kernels) or the log-sum-exp stats [B, H, T]
+    // (cuDNN).
     DeviceArray<T> res, ln1, qkv, att, x_mid, ln2, fc, fc_gelu;
     DeviceArray<float> ln1_mean, ln1_rstd, ln2_mean, ln2_rstd, probs;
   };
@@ -130,6 +142,8 @@ class Gpt2Cuda {
   double lm_head(const int32_t* targets, float grad_scale, bool backward, float* token_loss);
   void backward_backbone();    // from d(lnf) in dln_
   void block_backward(int l);  // dres_: in d(x_out), out d(x_in)
+  void attend_forward(LayerActs& a);   // a.att (and a.probs: probabilities or stats) from a.qkv
+  void attend_backward(LayerActs& a);  // dqkv_ from datt_
   void sample_memory();
 
   ModelConfig cfg_;
@@ -153,6 +167,8 @@ class Gpt2Cuda {
   DeviceArray<float> lnf_mean_, lnf_rstd_, losses_, cls_logits_, cls_dlogits_;
   DeviceArray<int32_t> tokens_, targets_, lengths_;
   DeviceArray<double> sum_;
+  std::unique_ptr<CudnnAttention> cudnn_;  // set by use_cudnn_attention()
+  bool cudnn_shape_ = false;                // cuDNN serves the current activation shape
   bool have_classifier_forward_ = false;
   size_t peak_device_bytes_ = 0;
 };
