@@ -3,9 +3,9 @@
 // 124M-shaped model at B = 16, T = 1024 by default. A step is what the Trainer does: zero the
 // gradients, forward + backward of the mean token loss, global-norm clipping at 1, AdamW.
 //   usage: bench_train_cuda [--layers 12 --heads 12 --dim 768 --seq 1024 --batch 16 --vocab 50257
-//                            --steps 20 --warmup 3 --fp32]
-// Attention is the plain O(T²) kernel pair (kernels/attention.cu), not cuDNN: expect it to
-// dominate the step at T = 1024. Random tokens: the throughput does not depend on the data.
+//                            --steps 20 --warmup 3 --fp32 --cudnn]
+// Attention is the plain O(T²) kernel pair (kernels/attention.cu) unless --cudnn: expect the
+// plain pair to dominate the step at T = 1024. Random tokens: the throughput does not depend on the data.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,15 +27,17 @@ using namespace w2s;
 namespace {
 
 struct Args : bench::Shape {
-  bool fp32 = false;
+  bool fp32 = false;   // fp32 storage instead of bf16
+  bool cudnn = false;  // cuDNN's fused attention (bf16 only) instead of kernels/attention.cu
 };
 
 Args parse(int argc, char** argv) {
   Args a{};
   static_cast<bench::Shape&>(a) = bench::Shape{12, 12, 768, 1024, 16, 50257, 20, 3};
   bench::parse_args(argc, argv, a, [&](const std::string& k) {
-    if (k != "--fp32") return false;
-    a.fp32 = true;
+    if (k == "--fp32") a.fp32 = true;
+    else if (k == "--cudnn") a.cudnn = true;
+    else return false;
     return true;
   });
   return a;
@@ -52,6 +54,7 @@ std::vector<float> initial_params(const ModelConfig& cfg, ParamLayout& layout) {
 }
 
 struct Result {
+  const char* attention;
   double median_s, loss;
   size_t peak_bytes, activation_bytes, allocated_bytes;
 };
@@ -61,6 +64,10 @@ Result run(const Args& a, const ModelConfig& cfg) {
   ParamLayout layout;
   const std::vector<float> params = initial_params(cfg, layout);
   cuda::Gpt2Cuda<T> model(cfg, layout, params);
+  if (a.cudnn && !model.use_cudnn_attention()) {
+    std::fprintf(stderr, "--cudnn needs bf16 storage (drop --fp32)\n");
+    std::exit(1);
+  }
   const int n = a.batch * a.seq;
   std::vector<int32_t> tokens(static_cast<size_t>(n)), targets(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
@@ -85,7 +92,8 @@ Result run(const Args& a, const ModelConfig& cfg) {
     if (s >= a.warmup) times.push_back(dt);
   }
   std::sort(times.begin(), times.end());
-  return {times[times.size() / 2], loss, model.peak_device_bytes(), model.activation_bytes(), model.allocated_bytes()};
+  return {model.attention_backend(), times[times.size() / 2], loss,
+          model.peak_device_bytes(), model.activation_bytes(), model.allocated_bytes()};
 }
 
 }  // namespace
@@ -112,8 +120,8 @@ int main(int argc, char** argv) {
   const double tps = static_cast<double>(a.batch) * a.seq / r.median_s;
   const double gib = 1024.0 * 1024.0 * 1024.0;
   std::printf("device: %s\n", prop.name);
-  std::printf("model: %s; batch %d x %d tokens; %s storage; %d steps after %d warm-up\n", cfg.describe().c_str(),
-              a.batch, a.seq, a.fp32 ? "fp32" : "bf16", a.steps, a.warmup);
+  std::printf("model: %s; batch %d x %d tokens; %s storage; %s attention; %d steps after %d warm-up\n",
+              cfg.describe().c_str(), a.batch, a.seq, a.fp32 ? "fp32" : "bf16", r.attention, a.steps, a.warmup);
   std::printf("step (median) %.2f ms   tokens/s %.0f   loss %.4f\n", r.median_s * 1e3, tps, r.loss);
   std::printf("MFU %.1f%% of 989 TFLOP/s (%.1f GFLOP/token: 6N + 6LTC, as llm.c)\n",
               100.0 * cuda::Gpt2Cuda<cuda::bf16>::mfu(cfg, a.seq, tps),

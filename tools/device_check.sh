@@ -13,7 +13,8 @@
 #                  parity; memcheck when compute-sanitizer exists)          -> cuda_tests.log
 #               2. the transformers parity of `w2s export-hf` at the GPT-2 124M shape (issue 6;
 #                  the node's python3 has transformers; CPU only)            -> hf_parity.log
-#               3. the CUDA training benchmark, if staged                    -> bench_train_cuda.log
+#               3. the CUDA training benchmark, if staged, with the plain attention kernels and
+#                  with cuDNN's                              -> bench_train_cuda{,_cudnn}.log
 #             and a summary line per step in summary.txt. Each step runs even if an earlier one
 #             failed; the exit status is the first failure's.
 set -uo pipefail
@@ -62,7 +63,10 @@ run() {
   { date -u; nvidia-smi -L; } > "$OUT/device.txt" 2>&1
   run_step cuda-tests cuda_tests.run.log env OUT="$OUT" bash tests/cuda/run_on_device.sh "$STAGE/w2s_cuda_tests"
   run_step hf-parity hf_parity.log hf_parity
-  [ -x "$STAGE/bench_train_cuda" ] && run_step bench-train-cuda bench_train_cuda.log "$STAGE/bench_train_cuda"
+  if [ -x "$STAGE/bench_train_cuda" ]; then
+    run_step bench-train-cuda bench_train_cuda.log "$STAGE/bench_train_cuda"
+    run_step bench-cudnn bench_train_cuda_cudnn.log "$STAGE/bench_train_cuda" --cudnn
+  fi
   return "$FIRST_FAILURE"
 }
 
