@@ -3,17 +3,21 @@
 # device time, so nothing is built there). Two halves:
 #
 #   here:     bash tools/device_check.sh --stage [BUILD_DIR] [STAGE_DIR]
-#             builds the CUDA test program, the HF export dump and (when it exists) the CUDA
-#             training benchmark in BUILD_DIR (default build-cuda, -DW2S_CUDA=ON, sm_90) and copies
+#             builds w2s, the CUDA test program, the HF export dump and (when it exists) the CUDA
+#             training benchmark in BUILD_DIR (default build-cuda, -DW2S_CUDA=ON, sm_90), copies
 #             them with libboost_program_options (the node lacks it, ../shared/gpu.md) into
-#             STAGE_DIR (default build-cuda/device: ignored by git, a few MB: pass it in `carry`).
+#             STAGE_DIR (default build-cuda/device: ignored by git, ~10 MB: pass it in `carry`),
+#             and trains a small spam classifier there for the label check (needs tools/setup.sh).
 #   device:   bash tools/device_check.sh --run [STAGE_DIR]
 #             runs, writing logs under $OUT:
 #               1. the CUDA tests (tests/cuda/run_on_device.sh: kernels, cuDNN attention, model
 #                  parity; memcheck when compute-sanitizer exists)          -> cuda_tests.log
-#               2. the transformers parity of `w2s export-hf` at the GPT-2 124M shape (issue 6;
+#               2. GPU `w2s label`/`w2s eval` against the CPU's on a staged spam classifier
+#                  (tools/compare_labels.py: >= 99.9% argmax agreement, probs within 1e-2)
+#                                                                            -> label_parity.log
+#               3. the transformers parity of `w2s export-hf` at the GPT-2 124M shape (issue 6;
 #                  the node's python3 has transformers; CPU only)            -> hf_parity.log
-#               3. the CUDA training benchmark, if staged, with the plain attention kernels and
+#               4. the CUDA training benchmark, if staged, with the plain attention kernels and
 #                  with cuDNN's                              -> bench_train_cuda{,_cudnn}.log
 #             and a summary line per step in summary.txt. Each step runs even if an earlier one
 #             failed; the exit status is the first failure's.
@@ -23,15 +27,42 @@ cd "$(dirname "$0")/.."
 stage() {
   local build=${1:-build-cuda} dest=${2:-build-cuda/device}
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DW2S_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 > /dev/null || return
-  local targets=(w2s_cuda_tests hf_export_dump)
+  local targets=(w2s w2s_cuda_tests hf_export_dump)
   cmake --build "$build" --target help | grep -q '^bench_train_cuda:' && targets+=(bench_train_cuda)
   cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" || return
   mkdir -p "$dest"
   cp "$build/tests/w2s_cuda_tests" "$build/tests/hf_export_dump" "$dest/"
   [ -x "$build/bench/bench_train_cuda" ] && cp "$build/bench/bench_train_cuda" "$dest/"
-  cp /lib/x86_64-linux-gnu/libboost_program_options.so.1.74.0 "$dest/"
+  cp /lib/x86_64-linux-gnu/libboost_program_options.so.1.74.0 "$build/w2s" "$dest/"
+  make_label_fixture "$build/w2s" "$dest/label-fixture" || return
   du -sh "$dest"
   echo "now: run(command=\"bash tools/device_check.sh --run $dest\", carry=[\"$dest\"], timeout_s=540)"
+}
+
+# A small trained classifier and a dataset for it to label (spam, byte tokenizer, the tiny shape
+# trained from scratch for 10 epochs here: seconds; confident enough that few labels sit at 0.5), so the device can compare GPU labels with CPU
+# labels of the same model on the same data. Needs the npm data of tools/setup.sh.
+make_label_fixture() {
+  local w2s=$1 dir=$2
+  rm -rf "$dir" && mkdir -p "$dir"
+  "$w2s" convert --task spam --out-dir "$dir/src" --test-size 200 > /dev/null &&
+    "$w2s" prepare --train "$dir/src/train.jsonl" --test "$dir/src/test.jsonl" --out-dir "$dir/split" \
+      --tokenizer byte --max-len 128 --overlong truncate --seed 0 > /dev/null &&
+    "$w2s" train --data "$dir/split/train_a.h5" --run-dir "$dir/model" --model configs/models/w2s-tiny.ini \
+      --epochs 10 --batch-size 32 --lr 2e-3 --log-every 100000 --no-save-optimizer > /dev/null || return
+  mv "$dir/model/ckpt.h5" "$dir/ckpt.h5" && mv "$dir/split/train_b.h5" "$dir/split/test.h5" "$dir/"
+  rm -rf "$dir/src" "$dir/split" "$dir/model"
+}
+
+# Issue 5's label bar: GPU labels of the fixture agree with CPU labels on >= 99.9% of examples
+# (argmax) and probabilities within 1e-2; also both devices' eval accuracy, printed.
+label_parity() {
+  local f=$STAGE/label-fixture w2s=$STAGE/w2s
+  "$w2s" label --model "$f/ckpt.h5" --data "$f/train_b.h5" --out-dir "$OUT/labels-cpu" --device cpu &&
+    "$w2s" label --model "$f/ckpt.h5" --data "$f/train_b.h5" --out-dir "$OUT/labels-cuda" --device cuda &&
+    "$w2s" eval --model "$f/ckpt.h5" --data "$f/test.h5" --out "$OUT/pred-cpu.h5" --device cpu &&
+    "$w2s" eval --model "$f/ckpt.h5" --data "$f/test.h5" --out "$OUT/pred-cuda.h5" --device cuda &&
+    python3 tools/compare_labels.py "$OUT/labels-cpu" "$OUT/labels-cuda"
 }
 
 run_step() {  # run_step NAME LOGFILE COMMAND...: logs, records the status, never aborts the run
@@ -62,6 +93,7 @@ run() {
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   { date -u; nvidia-smi -L; } > "$OUT/device.txt" 2>&1
   run_step cuda-tests cuda_tests.run.log env OUT="$OUT" bash tests/cuda/run_on_device.sh "$STAGE/w2s_cuda_tests"
+  run_step label-parity label_parity.log label_parity
   run_step hf-parity hf_parity.log hf_parity
   if [ -x "$STAGE/bench_train_cuda" ]; then
     run_step bench-train-cuda bench_train_cuda.log "$STAGE/bench_train_cuda"

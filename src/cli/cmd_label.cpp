@@ -19,7 +19,9 @@ int label_command(const std::vector<std::string>& args) {
       "shards", po::value(&o.shards)->default_value(0), "number of shards (0: one per data-parallel rank)")(
       "temperature", po::value(&o.temperature)->default_value(1.0), "probs = softmax(logits / T)")(
       "batch", po::value(&o.batch)->default_value(64), "examples per forward pass")(
-      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree");
+      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree")(
+      "device", po::value(&o.device)->default_value("cpu"),
+      "cpu (fp32), or cuda: the model on one GPU per rank (bf16 activations, tp 1; needs the CUDA backend)");
   ParsedCommand p = parse_command("label", "--model CKPT --data train_b.h5 --out-dir DIR [options]\n\n"
                                   "Re-running skips shards that verify and recomputes the rest.", d, args);
   if (p.help) return 0;

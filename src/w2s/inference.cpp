@@ -97,14 +97,21 @@ std::vector<int64_t> rows_of(const InferenceBatches& batches) {
   return rows;
 }
 
-void infer_batch(Gpt2& model, const TokenDataset& ds, const std::vector<int64_t>& rows, double temperature,
-                 bool regression, ExampleBatch& eb, std::vector<float>& logits, std::vector<float>& probs) {
-  const int C = model.config().num_classes;
+HeadForward head_forward(Gpt2& model) {
+  return {model.config(), [&model](const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) {
+            model.classifier_forward(tokens, lengths, B, T, logits);
+          }};
+}
+
+void infer_batch(const HeadForward& model, const TokenDataset& ds, const std::vector<int64_t>& rows,
+                 double temperature, bool regression, ExampleBatch& eb, std::vector<float>& logits,
+                 std::vector<float>& probs) {
+  const int C = model.config.num_classes;
   if (C <= 0) throw UsageError("the model has no classification head (it is a pretrained LM checkpoint)");
   ds.read(rows, eb);
   logits.resize(static_cast<size_t>(eb.n) * C);
   probs.resize(logits.size());
-  model.classifier_forward(eb.tokens.data(), eb.lengths.data(), eb.n, eb.T, logits.data());
+  model.forward(eb.tokens.data(), eb.lengths.data(), eb.n, eb.T, logits.data());
   for (int i = 0; i < eb.n; ++i) {
     const float* z = logits.data() + static_cast<size_t>(i) * C;
     float* pr = probs.data() + static_cast<size_t>(i) * C;
@@ -113,10 +120,10 @@ void infer_batch(Gpt2& model, const TokenDataset& ds, const std::vector<int64_t>
   }
 }
 
-Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatches& batches, double temperature,
-                        bool regression, bool progress) {
+Inference run_inference(const HeadForward& model, const TokenDataset& ds, const InferenceBatches& batches,
+                        double temperature, bool regression, bool progress) {
   Inference out;
-  out.C = model.config().num_classes;
+  out.C = model.config.num_classes;
   if (out.C <= 0) throw UsageError("the model has no classification head (it is a pretrained LM checkpoint)");
   ExampleBatch eb;
   std::vector<float> logits, probs;

@@ -62,14 +62,28 @@ InferenceBatches plan_inference_batches(const TokenDataset& ds, int batch);
 InferenceBatches batch_range(const InferenceBatches& all, int k, int parts);
 std::vector<int64_t> rows_of(const InferenceBatches& batches);  // dataset indices, batch order
 
+// What inference needs of a model: its configuration and the head's forward on one batch
+// (logits [B, num_classes] from tokens [B, T] and lengths [B]), whatever backend computes it —
+// the CPU Gpt2 (head_forward below) or the GPU model (w2s/inference_model.h).
+struct HeadForward {
+  ModelConfig config;
+  std::function<void(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits)> forward;
+};
+HeadForward head_forward(Gpt2& model);  // refers to the model: it must outlive the result
+
 // The head's outputs for one batch of rows: logits [n, C], and probs = softmax(logits / T)
 // (regression: the prediction itself). `eb` is scratch space; it holds the batch afterwards.
-void infer_batch(Gpt2& model, const TokenDataset& ds, const std::vector<int64_t>& rows, double temperature,
-                 bool regression, ExampleBatch& eb, std::vector<float>& logits, std::vector<float>& probs);
+void infer_batch(const HeadForward& model, const TokenDataset& ds, const std::vector<int64_t>& rows,
+                 double temperature, bool regression, ExampleBatch& eb, std::vector<float>& logits,
+                 std::vector<float>& probs);
 
 // Runs the model's head over the batches; outputs in rows_of(batches) order.
-Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatches& batches,
+Inference run_inference(const HeadForward& model, const TokenDataset& ds, const InferenceBatches& batches,
                         double temperature = 1.0, bool regression = false, bool progress = false);
+inline Inference run_inference(Gpt2& model, const TokenDataset& ds, const InferenceBatches& batches,
+                               double temperature = 1.0, bool regression = false, bool progress = false) {
+  return run_inference(head_forward(model), ds, batches, temperature, regression, progress);
+}
 
 // Builds the model described by a checkpoint, sharded over grid.tp(), and loads its weights.
 std::unique_ptr<Gpt2> load_model_for_inference(const std::string& ckpt, const ProcessGrid& grid);

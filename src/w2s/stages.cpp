@@ -11,6 +11,7 @@
 #include "core/timer.h"
 #include "io/checkpoint.h"
 #include "w2s/inference.h"
+#include "w2s/inference_model.h"
 #include "w2s/label_shards.h"
 #include "w2s/predictions.h"
 
@@ -45,7 +46,7 @@ void remove_foreign_shards(const std::string& dir, int num_shards) {
 // Computes shard k of `shards` batch by batch, appending each batch's labels to the shard as it
 // goes: memory holds one batch, whatever the shard's size. Only `write` ranks (TP rank 0)
 // write; the other TP ranks compute with them.
-void label_shard(Gpt2& model, const TokenDataset& ds, const InferencePlan& plan, int k, int shards, double temperature,
+void label_shard(const HeadForward& model, const TokenDataset& ds, const InferencePlan& plan, int k, int shards, double temperature,
                  const std::string& path, const LabelShardMeta& meta, bool write) {
   const bool regression = ds.info().task == "regression";
   auto [first, last] = plan.part(k, shards);
@@ -77,17 +78,18 @@ double run_eval(const EvalOptions& o, const ProcessGrid& grid) {
   Timer timer;
   TokenDataset ds = TokenDataset::open(o.data);
   require_same_tokenizer(ds.info(), o.model);
-  auto model = load_model_for_inference(o.model, grid);
+  const Device device = parse_device(o.device);
+  InferenceModel model(o.model, grid, device);
   const bool regression = ds.info().task == "regression";
-  const int C = model->config().num_classes;
-  if (ds.info().max_len > model->config().n_ctx)
+  const int C = model.config().num_classes;
+  if (ds.info().max_len > model.config().n_ctx)
     throw UsageError(strfmt("%s holds examples of up to %d tokens; %s has a context of %d", o.data.c_str(),
-                            ds.info().max_len, o.model.c_str(), model->config().n_ctx));
+                            ds.info().max_len, o.model.c_str(), model.config().n_ctx));
   if (!regression && C != ds.info().num_classes)
     throw DataError(o.data, strfmt("has %d classes, the model %d", ds.info().num_classes, C));
   InferenceBatches mine = batch_range(plan_inference_batches(ds, o.batch), grid.dp_rank(), grid.dp_size());
   std::vector<int64_t> rows = rows_of(mine);
-  Inference inf = run_inference(*model, ds, mine, 1.0, regression, true);
+  Inference inf = run_inference(model.head(), ds, mine, 1.0, regression, true);
   PredictionFile pf;
   pf.task = ds.info().task;
   pf.C = C;
@@ -144,7 +146,8 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
                     static_cast<long long>(ds.size()), shards, grid.describe().c_str()));
   }
   grid.world().barrier();
-  std::unique_ptr<Gpt2> model;  // loaded lazily: a fully verified set needs no model
+  const Device device = parse_device(o.device);
+  std::unique_ptr<InferenceModel> model;  // loaded lazily: a fully verified set needs no model
   // Shards are ranges of the dataset's fixed inference batches, so each example's label is
   // bit-identical whatever the number of shards or ranks (for the same --batch).
   const InferencePlan plan(ds, o.batch);
@@ -157,8 +160,8 @@ void run_label(const LabelOptions& o, const ProcessGrid& grid) {
       ++counts[1];
       continue;
     }
-    if (!model) model = load_model_for_inference(o.model, grid);
-    label_shard(*model, ds, plan, k, shards, o.temperature, path, meta, grid.tp_rank() == 0);
+    if (!model) model = std::make_unique<InferenceModel>(o.model, grid, device);
+    label_shard(model->head(), ds, plan, k, shards, o.temperature, path, meta, grid.tp_rank() == 0);
     ++counts[0];
   }
   grid.dp().all_reduce(counts, 2, ReduceOp::Sum);

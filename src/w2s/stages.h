@@ -12,6 +12,7 @@ struct EvalOptions {
   std::string data;    // token dataset
   std::string out;     // predictions.h5
   int batch = 64;
+  std::string device = "cpu";  // cpu | cuda (w2s/inference_model.h)
 };
 // Writes predictions.h5; returns accuracy (MSE for regression) on every rank.
 double run_eval(const EvalOptions& o, const ProcessGrid& grid);
@@ -23,6 +24,7 @@ struct LabelOptions {
   int shards = 0;        // 0: one per DP rank
   double temperature = 1.0;
   int batch = 64;
+  std::string device = "cpu";  // cpu | cuda (w2s/inference_model.h)
 };
 // Writes the shards that do not already verify, then the manifest.
 void run_label(const LabelOptions& o, const ProcessGrid& grid);
