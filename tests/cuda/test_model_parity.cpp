@@ -22,6 +22,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -134,6 +136,24 @@ void expect_loss_close(double got, double want, double rel, const char* what) {
   EXPECT_NEAR(got, want, rel * std::fabs(want)) << what;
 }
 
+// Gradients accumulated over micro-batches of different shapes (a later one reallocates the
+// activations) with different scales, against the CPU: checks += and the reallocation path.
+// `each` runs after every GPU step (e.g. to check which attention path ran).
+template <class T>
+void expect_lm_grads_close(Gpt2& cpu, Gpt2Cuda<T>& gpu, std::initializer_list<const Batch*> batches, const char* tag,
+                           const std::function<void(const Batch&)>& each = {}) {
+  cpu.zero_grads();
+  gpu.zero_grads();
+  for (const Batch* m : batches) {
+    const float scale = 1.0f / static_cast<float>(m->tokens.size());
+    const double lc = cpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
+    const double lg = gpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
+    if (each) each(*m);
+    expect_loss_close(lg, lc, ModelTol<T>::loss_rel, (std::string(tag) + " lm_forward_backward Σ loss").c_str());
+  }
+  expect_grads_close(cpu, gpu, (std::string(tag) + " lm").c_str());
+}
+
 template <class T>
 class ModelParity : public ::testing::Test {};
 using Types = ::testing::Types<float, bf16>;
@@ -159,18 +179,8 @@ TYPED_TEST(ModelParity, LmLogitsLossAndGradients) {
   expect_loss_close(got_loss, want_loss, ModelTol<T>::loss_rel, "lm Σ loss");
   expect_close(got_tok, want_tok, ModelTol<T>::logits_rtol, ModelTol<T>::logits_atol, "lm token losses");
 
-  // Gradients accumulated over two micro-batches of different shapes (the second reallocates
-  // the activations) with different scales: checks += and the reallocation path.
   const Batch b = random_batch(cfg, 2, cfg.n_ctx);
-  cpu.zero_grads();
-  gpu.zero_grads();
-  for (const Batch* m : {&a, &b}) {
-    const float scale = 1.0f / static_cast<float>(m->tokens.size());
-    const double lc = cpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
-    const double lg = gpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
-    expect_loss_close(lg, lc, ModelTol<T>::loss_rel, "lm_forward_backward Σ loss");
-  }
-  expect_grads_close(cpu, gpu, "lm");
+  expect_lm_grads_close(cpu, gpu, {&a, &b}, "plain");
 }
 
 TYPED_TEST(ModelParity, ClassifierLogitsAndGradients) {
@@ -249,16 +259,9 @@ TEST(ModelParityCudnn, LmLogitsLossAndGradients) {
   expect_close(got_logits, want_logits, ModelTol<bf16>::logits_rtol, ModelTol<bf16>::logits_atol, "cudnn lm logits");
 
   const Batch b = random_batch(cfg, 1, cfg.n_ctx);
-  cpu.zero_grads();
-  gpu.zero_grads();
-  for (const Batch* m : {&a, &b}) {
-    const float scale = 1.0f / static_cast<float>(m->tokens.size());
-    const double lc = cpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
-    const double lg = gpu.lm_forward_backward(m->tokens.data(), m->targets.data(), m->B, m->T, scale);
-    EXPECT_STREQ(gpu.attention_backend(), "cudnn") << "B " << m->B << ", T " << m->T;
-    expect_loss_close(lg, lc, ModelTol<bf16>::loss_rel, "cudnn lm_forward_backward Σ loss");
-  }
-  expect_grads_close(cpu, gpu, "cudnn lm");
+  expect_lm_grads_close(cpu, gpu, {&a, &b}, "cudnn", [&](const Batch& m) {
+    EXPECT_STREQ(gpu.attention_backend(), "cudnn") << "B " << m.B << ", T " << m.T;
+  });
 }
 
 TEST(ModelParityCudnn, Fp32StorageKeepsThePlainKernels) {
