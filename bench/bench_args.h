@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <vector>
+
+#include "core/philox.h"
 
 namespace w2s::bench {
 
@@ -32,6 +35,21 @@ inline void parse_args(int argc, char** argv, Shape& shape, const std::function<
       std::exit(1);
     }
   }
+}
+
+// The benchmark batch: batch·seq random tokens and next-token targets from fixed Philox
+// streams (throughput does not depend on the data; the same bits in every program).
+struct TokenBatch {
+  std::vector<int32_t> tokens, targets;
+};
+inline TokenBatch random_tokens(const Shape& shape) {
+  const size_t n = static_cast<size_t>(shape.batch) * static_cast<size_t>(shape.seq);
+  TokenBatch b{std::vector<int32_t>(n), std::vector<int32_t>(n)};
+  for (size_t i = 0; i < n; ++i) {
+    b.tokens[i] = static_cast<int32_t>(philox4x32(1, 0, i)[0] % static_cast<uint32_t>(shape.vocab));
+    b.targets[i] = static_cast<int32_t>(philox4x32(1, 1, i)[0] % static_cast<uint32_t>(shape.vocab));
+  }
+  return b;
 }
 
 }  // namespace w2s::bench

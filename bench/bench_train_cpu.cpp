@@ -54,11 +54,7 @@ double run_w2s(const Args& a, long long* params) {
   std::vector<FlatRange> all = {{0, model.layout().total}};
   AdamW opt(ac, model.table(), model.layout(), 1, all, std::vector<bool>(model.table().specs.size(), true));
   const int n = a.batch * a.seq;
-  std::vector<int32_t> tokens(static_cast<size_t>(n)), targets(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    tokens[static_cast<size_t>(i)] = static_cast<int32_t>(philox4x32(1, 0, static_cast<uint64_t>(i))[0] % a.vocab);
-    targets[static_cast<size_t>(i)] = static_cast<int32_t>(philox4x32(1, 1, static_cast<uint64_t>(i))[0] % a.vocab);
-  }
+  const auto [tokens, targets] = bench::random_tokens(a);
   Timer timer;
   for (int s = 0; s < a.warmup + a.steps; ++s) {
     if (s == a.warmup) timer.reset();

@@ -69,11 +69,7 @@ Result run(const Args& a, const ModelConfig& cfg) {
     std::exit(1);
   }
   const int n = a.batch * a.seq;
-  std::vector<int32_t> tokens(static_cast<size_t>(n)), targets(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    tokens[static_cast<size_t>(i)] = static_cast<int32_t>(philox4x32(1, 0, static_cast<uint64_t>(i))[0] % a.vocab);
-    targets[static_cast<size_t>(i)] = static_cast<int32_t>(philox4x32(1, 1, static_cast<uint64_t>(i))[0] % a.vocab);
-  }
+  const auto [tokens, targets] = bench::random_tokens(a);
   AdamConfig ac;
   ac.beta2 = 0.95;
   ac.weight_decay = 0.1;
