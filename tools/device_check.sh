@@ -15,6 +15,8 @@
 #               2. GPU `w2s label`/`w2s eval` against the CPU's on a staged spam classifier
 #                  (tools/compare_labels.py: >= 99.9% argmax agreement, probs within 1e-2)
 #                                                                            -> label_parity.log
+#                  and 50 steps of GPU `w2s train` against the CPU's (tools/compare_losses.py:
+#                  every step's loss within 1%)                               -> train_parity.log
 #               3. the transformers parity of `w2s export-hf` at the GPT-2 124M shape (issue 6;
 #                  the node's python3 has transformers; CPU only)            -> hf_parity.log
 #               4. the CUDA training benchmark, if staged, with the plain attention kernels and
@@ -65,6 +67,18 @@ label_parity() {
     python3 tools/compare_labels.py "$OUT/labels-cpu" "$OUT/labels-cuda"
 }
 
+# Issue 5's training bar: 50 steps of `w2s train` on the GPU (fine-tuning the fixture's
+# classifier, batch 16, lr 1e-3) stay within 1% of the same run on the CPU at every step.
+train_parity() {
+  local f=$STAGE/label-fixture dev
+  for dev in cpu cuda; do
+    "$STAGE/w2s" train --data "$f/train_b.h5" --run-dir "$OUT/train-$dev" --init "$f/ckpt.h5" --steps 50 \
+      --batch-size 16 --lr 1e-3 --log-every 1 --device "$dev" --no-save-optimizer || return
+    rm -f "$OUT/train-$dev/ckpt.h5"
+  done
+  python3 tools/compare_losses.py "$OUT/train-cpu" "$OUT/train-cuda"
+}
+
 run_step() {  # run_step NAME LOGFILE COMMAND...: logs, records the status, never aborts the run
   local name=$1 log=$2; shift 2
   local start=$SECONDS
@@ -94,6 +108,7 @@ run() {
   { date -u; nvidia-smi -L; } > "$OUT/device.txt" 2>&1
   run_step cuda-tests cuda_tests.run.log env OUT="$OUT" bash tests/cuda/run_on_device.sh "$STAGE/w2s_cuda_tests"
   run_step label-parity label_parity.log label_parity
+  run_step train-parity train_parity.log train_parity
   run_step hf-parity hf_parity.log hf_parity
   if [ -x "$STAGE/bench_train_cuda" ]; then
     run_step bench-train-cuda bench_train_cuda.log "$STAGE/bench_train_cuda"

@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "data/lm_dataset.h"
 #include "data/token_dataset.h"
+#include "w2s/inference_model.h"
 #include "w2s/trainer.h"
 
 namespace w2s {
@@ -45,6 +46,9 @@ void add_common_options(po::options_description& d, TrainConfig& c, const TrainD
       ("seed", po::value(&c.seed)->default_value(0), "initialisation and data order")
       ("tp", po::value(&c.tp)->default_value(1), "tensor-parallel degree (DP is world size / tp)")
       ("zero1", po::bool_switch(&c.zero1), "shard AdamW state over data-parallel ranks (ZeRO-1)")
+      ("device", po::value(&c.device)->default_value("cpu"),
+       "cpu, or cuda: forward/backward on one GPU per rank (bf16 activations, tp 1); the optimizer, "
+       "gradient sync and checkpoints stay on the host")
       ("log-every", po::value(&c.log_every)->default_value(10), "progress line and metrics.jsonl every N steps")
       ("save-every", po::value(&c.save_every)->default_value(0), "checkpoint every N steps (0: at the end)")
       ("resume", po::bool_switch(&c.resume), "continue the run in --run-dir from its checkpoint")
@@ -104,6 +108,7 @@ int run_pretrain(const std::vector<std::string>& args) {
                                   "`w2s prepare --lm`. Runs under mpirun/srun: world = tp x dp.", d, args);
   if (p.help) return 0;
   c.save_optimizer = !p.vm["no-save-optimizer"].as<bool>();
+  parse_device(c.device);  // refuses anything but cpu / cuda before any data is read
   LmDataset ds = LmDataset::open(c.data);
   resolve_model(p.vm, c, ds.info().tokenizer, ds.info().vocab_size);
   install_preemption_handlers();
@@ -126,6 +131,7 @@ int run_train(const std::vector<std::string>& args) {
       d, args);
   if (p.help) return 0;
   c.save_optimizer = !p.vm["no-save-optimizer"].as<bool>();
+  parse_device(c.device);  // refuses anything but cpu / cuda before any data is read
   TokenDataset ds = TokenDataset::open(c.data);
   c.objective = ds.info().task == "regression" ? "regress" : "classify";
   std::string loss = p.vm["loss"].as<std::string>();

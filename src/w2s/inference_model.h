@@ -12,6 +12,8 @@
 
 namespace w2s {
 
+class GpuModel;
+
 enum class Device { Cpu, Cuda };
 // "cpu" or "cuda"; a UsageError naming the option otherwise.
 Device parse_device(const std::string& name);
@@ -30,9 +32,8 @@ class InferenceModel {
   const HeadForward& head() const { return head_; }
 
  private:
-  struct Gpu;  // the device model, defined only in CUDA builds
-  std::unique_ptr<Gpt2> cpu_;
-  std::unique_ptr<Gpu> gpu_;
+  std::unique_ptr<Gpt2> cpu_;     // the weights as loaded (also the model on Device::Cpu)
+  std::unique_ptr<GpuModel> gpu_;  // Device::Cuda: the same weights on the GPU
   HeadForward head_;
 };
 

@@ -35,6 +35,7 @@ struct TrainConfig {
   uint64_t seed = 0;
   int tp = 1;
   bool zero1 = false;
+  std::string device = "cpu";          // cpu | cuda: forward/backward on the GPU (w2s/gpu_model.h)
 
   // Run bookkeeping.
   std::string run_dir;

@@ -21,6 +21,7 @@
 #include "io/checkpoint.h"
 #include "model/gpt2.h"
 #include "parallel/grad_sync.h"
+#include "w2s/gpu_model.h"
 #include "w2s/inference.h"
 #include "w2s/train_targets.h"
 
@@ -53,6 +54,11 @@ class Trainer {
   double micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac, int64_t* tokens);
   double micro_step_lm(const std::vector<int64_t>& micro, bool last, int64_t* tokens);
   void prepare_sync(bool last);
+  void grads_ready();  // after the last micro-step's backward: every gradient bucket may go
+  // The head's forward/backward on the device the run uses (the CPU model or its GPU copy).
+  void classifier_forward(const ExampleBatch& b, float* logits);
+  void classifier_backward(const float* dlogits);
+  double lm_forward_backward(const int32_t* inputs, const int32_t* targets, int n, float scale);
   double global_grad_norm();
   // with_optimizer: write the AdamW state too. A run that is not finished always keeps it (a
   // preempted or periodic checkpoint must be resumable); --no-save-optimizer drops it only from
@@ -66,7 +72,8 @@ class Trainer {
   const ProcessGrid& grid_;
   std::string effective_config_;
   ModelConfig model_cfg_;
-  std::unique_ptr<Gpt2> model_;
+  std::unique_ptr<Gpt2> model_;      // the master copy: optimizer, checkpoints, DP sync
+  std::unique_ptr<GpuModel> gpu_;    // --device cuda: forward/backward on the GPU
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<SupervisedData> sup_;
@@ -142,12 +149,36 @@ void Trainer::save(int64_t step, const std::string& path, bool with_optimizer) {
 }
 
 void Trainer::prepare_sync(bool last) {
+  if (gpu_) {  // gradients reach the host only after the backward: no per-bucket hook
+    if (last) sync_->begin(model_->grads().data());
+    return;
+  }
   if (last) {
     sync_->begin(model_->grads().data());
     model_->on_grads_ready = [this](int first) { sync_->on_ready(first); };
   } else {
     model_->on_grads_ready = nullptr;
   }
+}
+
+void Trainer::grads_ready() {
+  if (gpu_) gpu_->download_grads(model_->grads());
+  sync_->on_ready(0);  // launches whatever the backward's hook has not (all of it on the GPU)
+}
+
+void Trainer::classifier_forward(const ExampleBatch& b, float* logits) {
+  if (gpu_) gpu_->classifier_forward(b.tokens.data(), b.lengths.data(), b.n, b.T, logits);
+  else model_->classifier_forward(b.tokens.data(), b.lengths.data(), b.n, b.T, logits);
+}
+
+void Trainer::classifier_backward(const float* dlogits) {
+  if (gpu_) gpu_->classifier_backward(dlogits, !cfg_.freeze_backbone);
+  else model_->classifier_backward(dlogits, !cfg_.freeze_backbone);
+}
+
+double Trainer::lm_forward_backward(const int32_t* inputs, const int32_t* targets, int n, float scale) {
+  return gpu_ ? gpu_->lm_forward_backward(inputs, targets, n, T_, scale)
+              : model_->lm_forward_backward(inputs, targets, n, T_, scale);
 }
 
 double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac,
@@ -163,7 +194,7 @@ double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool la
     sup_->ds.read(mine, batch);
     for (int32_t len : batch.lengths) *tokens += len;
     local.resize(static_cast<size_t>(batch.n) * C);
-    model_->classifier_forward(batch.tokens.data(), batch.lengths.data(), batch.n, batch.T, local.data());
+    classifier_forward(batch, local.data());
     for (int j = 0; j < batch.n; ++j)
       std::copy(local.begin() + j * C, local.begin() + (j + 1) * C, logits_all.begin() + (r + j * dp) * C);
   }
@@ -177,10 +208,9 @@ double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool la
     std::vector<float> dlocal(static_cast<size_t>(batch.n) * C);
     for (int j = 0; j < batch.n; ++j)
       for (int c = 0; c < C; ++c) dlocal[static_cast<size_t>(j * C + c)] = scale * loss.dlogits[static_cast<size_t>((r + j * dp) * C + c)];
-    model_->classifier_backward(dlocal.data(), !cfg_.freeze_backbone);
-  } else if (last) {
-    sync_->on_ready(0);  // nothing to compute: this rank's (zero) gradients are ready
+    classifier_backward(dlocal.data());
   }
+  if (last) grads_ready();  // also when this rank had nothing to compute: its gradients are final
   double sum = 0.0;
   for (float l : loss.per_example) sum += l;
   return sum;  // identical on every rank
@@ -190,7 +220,7 @@ double Trainer::micro_step_lm(const std::vector<int64_t>& micro, bool last, int6
   std::vector<int64_t> mine = Sampler::rank_slice(micro, grid_.dp_rank(), grid_.dp_size());
   prepare_sync(last);
   if (mine.empty()) {
-    if (last) sync_->on_ready(0);
+    if (last) grads_ready();
     return 0.0;
   }
   const int n = static_cast<int>(mine.size());
@@ -199,7 +229,9 @@ double Trainer::micro_step_lm(const std::vector<int64_t>& micro, bool last, int6
     lm_->read_window(mine[static_cast<size_t>(j)], T_, inputs.data() + j * T_, targets.data() + j * T_);
   const float scale = 1.0f / static_cast<float>(sampler_->batch() * T_);
   *tokens += static_cast<int64_t>(n) * T_;
-  return model_->lm_forward_backward(inputs.data(), targets.data(), n, T_, scale);  // this rank's share
+  const double loss = lm_forward_backward(inputs.data(), targets.data(), n, scale);  // this rank's share
+  if (last) grads_ready();
+  return loss;
 }
 
 double Trainer::global_grad_norm() {
@@ -258,6 +290,12 @@ TrainResult Trainer::run() {
     load_checkpoint(cfg_.init_ckpt, *model_, nullptr, false, grid_, {false, true});
   }
 
+  if (cfg_.device == "cuda") {
+    gpu_ = GpuModel::create(*model_);
+    if (grid_.is_root())
+      log_info(strfmt("forward/backward on GPU %d (bf16; optimizer, gradient sync and checkpoints on the host)",
+                      gpu_->device()));
+  }
   if (grid_.is_root()) {
     make_dirs(cfg_.run_dir);
     write_text_atomic(cfg_.run_dir + "/config.ini", effective_config_);
@@ -294,6 +332,7 @@ TrainResult Trainer::run() {
   sync_->reset_comm_seconds();
   for (int64_t step = start; step < end; ++step) {
     model_->zero_grads();
+    if (gpu_) gpu_->zero_grads();
     const double step_frac = static_cast<double>(step) / static_cast<double>(total);
     const int64_t micro_steps = sampler_->micro_steps();
     double loss_sum = 0.0;
@@ -336,6 +375,7 @@ TrainResult Trainer::run() {
         opt_->scale_grads(model_->grads().data(), static_cast<float>(cfg_.grad_clip / gnorm));
       opt_->step(model_->params().data(), model_->grads().data(), lr, step + 1);
       sync_->all_gather_params(model_->params().data());
+      if (gpu_) gpu_->upload_params(model_->params());
     }
     window_tokens += tokens;
     run_tokens += tokens;
