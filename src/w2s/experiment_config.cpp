@@ -72,6 +72,11 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"experiment.out", str(&ExperimentConfig::out)},
       {"experiment.tokenizer", str(&ExperimentConfig::tokenizer)},
       {"experiment.tp", i32("experiment.tp", &ExperimentConfig::tp)},
+      {"experiment.device",
+       [file](ExperimentConfig& c, const std::string& v) {
+         if (v != "cpu" && v != "cuda") throw UsageError(file + ": experiment.device must be cpu or cuda, got '" + v + "'");
+         c.device = v;
+       }},
       {"experiment.tasks",
        [](ExperimentConfig& c, const std::string& v) {
          std::map<std::string, TaskSpec> known;

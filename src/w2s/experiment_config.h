@@ -38,6 +38,7 @@ struct ExperimentConfig {
   std::vector<std::string> bootstrap;                        // chain m1 → … → mn (empty: none)
   std::string tokenizer = "byte";
   int tp = 1;
+  std::string device = "cpu";  // experiment.device: --device of every train/pretrain/label/eval stage
   std::map<std::string, SizeSpec> size_specs;
 
   // data

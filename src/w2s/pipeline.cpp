@@ -312,6 +312,12 @@ void Pipeline::plan() {
   plan_pretraining();
   for (const TaskSpec& t : cfg_.tasks)
     for (int seed : cfg_.seeds) plan_task_seed(t, seed);
+  // experiment.device reaches every stage that runs a model; the CPU default adds nothing, so
+  // CPU plans (and their stage stamps) are as before.
+  if (cfg_.device != "cpu")
+    for (Stage& s : stages_)
+      if (s.command[0] == "pretrain" || s.command[0] == "train" || s.command[0] == "label" || s.command[0] == "eval")
+        s.command.insert(s.command.end(), {"--device", cfg_.device});
 }
 
 void Pipeline::execute(const Stage& s, size_t index) {
