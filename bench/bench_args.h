@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/philox.h"
+#include "model/config.h"
 
 namespace w2s::bench {
 
@@ -35,6 +36,17 @@ inline void parse_args(int argc, char** argv, Shape& shape, const std::function<
       std::exit(1);
     }
   }
+}
+
+// The GPT-2 of that shape (context = seq).
+inline ModelConfig model_config(const Shape& shape) {
+  ModelConfig cfg;
+  cfg.n_layer = shape.layers;
+  cfg.n_head = shape.heads;
+  cfg.d_model = shape.dim;
+  cfg.n_ctx = shape.seq;
+  cfg.vocab_size = shape.vocab;
+  return cfg;
 }
 
 // The benchmark batch: batch·seq random tokens and next-token targets from fixed Philox

@@ -42,12 +42,7 @@ Args parse(int argc, char** argv) {
 
 double run_w2s(const Args& a, long long* params) {
   ProcessGrid grid = ProcessGrid::single();
-  ModelConfig cfg;
-  cfg.n_layer = a.layers;
-  cfg.n_head = a.heads;
-  cfg.d_model = a.dim;
-  cfg.n_ctx = a.seq;
-  cfg.vocab_size = a.vocab;
+  const ModelConfig cfg = bench::model_config(a);
   Gpt2 model(cfg, grid.tp(), 0);
   *params = cfg.num_parameters();
   AdamConfig ac;

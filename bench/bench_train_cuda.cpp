@@ -106,12 +106,7 @@ int main(int argc, char** argv) {
   }
   cudaDeviceProp prop{};
   W2S_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  ModelConfig cfg;
-  cfg.n_layer = a.layers;
-  cfg.n_head = a.heads;
-  cfg.d_model = a.dim;
-  cfg.n_ctx = a.seq;
-  cfg.vocab_size = a.vocab;
+  const ModelConfig cfg = bench::model_config(a);
   const Result r = a.fp32 ? run<float>(a, cfg) : run<cuda::bf16>(a, cfg);
   const double tps = static_cast<double>(a.batch) * a.seq / r.median_s;
   const double gib = 1024.0 * 1024.0 * 1024.0;
