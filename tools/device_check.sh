@@ -11,18 +11,21 @@
 #   device:   bash tools/device_check.sh --run [STAGE_DIR]
 #             runs, writing logs under $OUT:
 #               1. the CUDA tests (tests/cuda/run_on_device.sh: kernels, cuDNN attention, model
-#                  parity; memcheck when compute-sanitizer exists)          -> cuda_tests.log
+#                  parity, NCCL)                                              -> cuda_tests.log
 #               2. GPU `w2s label`/`w2s eval` against the CPU's on a staged spam classifier
 #                  (tools/compare_labels.py: >= 99.9% argmax agreement, probs within 1e-2)
 #                                                                            -> label_parity.log
 #                  and 50 steps of GPU `w2s train` against the CPU's (tools/compare_losses.py:
 #                  every step's loss within 1%)                               -> train_parity.log
-#               3. the transformers parity of `w2s export-hf` at the GPT-2 124M shape (issue 6;
+#               3. the CUDA training benchmark, if staged, with the plain attention kernels and
+#                  with cuDNN's, then torch's same step (bench/torch_gpt2_train_cuda.py: bf16
+#                  autocast, SDPA, fused AdamW, torch.compile)  -> bench_train_cuda{,_cudnn}.log,
+#                                                                              bench_torch.log
+#               4. the transformers parity of `w2s export-hf` at the GPT-2 124M shape (issue 6;
 #                  the node's python3 has transformers; CPU only)            -> hf_parity.log
-#               4. the CUDA training benchmark, if staged, with the plain attention kernels and
-#                  with cuDNN's                              -> bench_train_cuda{,_cudnn}.log
 #             and a summary line per step in summary.txt. Each step runs even if an earlier one
-#             failed; the exit status is the first failure's.
+#             failed; the exit status is the first failure's. The CUDA tests skip
+#             compute-sanitizer unless W2S_MEMCHECK=1 (it multiplies their time: its own call).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -106,14 +109,16 @@ run() {
   export LD_LIBRARY_PATH="$STAGE:$nv/cu13/lib:$nv/cublas/lib:$nv/cudnn/lib:$nv/nccl/lib:${LD_LIBRARY_PATH:-}"
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   { date -u; nvidia-smi -L; } > "$OUT/device.txt" 2>&1
-  run_step cuda-tests cuda_tests.run.log env OUT="$OUT" bash tests/cuda/run_on_device.sh "$STAGE/w2s_cuda_tests"
+  run_step cuda-tests cuda_tests.run.log env OUT="$OUT" W2S_MEMCHECK="${W2S_MEMCHECK:-0}" \
+    bash tests/cuda/run_on_device.sh "$STAGE/w2s_cuda_tests"
   run_step label-parity label_parity.log label_parity
   run_step train-parity train_parity.log train_parity
-  run_step hf-parity hf_parity.log hf_parity
   if [ -x "$STAGE/bench_train_cuda" ]; then
     run_step bench-train-cuda bench_train_cuda.log "$STAGE/bench_train_cuda"
     run_step bench-cudnn bench_train_cuda_cudnn.log "$STAGE/bench_train_cuda" --cudnn
   fi
+  run_step bench-torch bench_torch.log python3 bench/torch_gpt2_train_cuda.py
+  run_step hf-parity hf_parity.log hf_parity
   return "$FIRST_FAILURE"
 }
 
