@@ -17,7 +17,8 @@ constexpr const char* kUsage =
     "Tasks (docs/data.md describes sources, labels, cleaning and splits):\n"
     "  spam        SpamAssassin e-mails, ham (0) vs spam (1)       → DIR/train.jsonl, DIR/test.jsonl\n"
     "  sotu-party  State of the Union passages, Democratic (0) vs\n"
-    "              Republican (1) speaker, test split by speech      → DIR/train.jsonl, DIR/test.jsonl\n"
+    "              Republican (1) speaker, test split by speech\n"
+    "              (or --split passage)                            → DIR/train.jsonl, DIR/test.jsonl\n"
     "  corpus      pretraining text: Moby Dick + SOTU speeches + e-mails, without any document that\n"
     "              contains or overlaps a text of an --exclude file → DIR/corpus.jsonl\n"
     "Test sets are balanced (--test-size / 2 per class); train sets are balanced by undersampling.";
@@ -32,7 +33,12 @@ int cmd_convert(const std::vector<std::string>& args) {
       ("test-size", po::value<int64_t>()->default_value(400), "test examples (even: the test set is balanced)")
       ("max-body-bytes", po::value<int64_t>()->default_value(1500), "spam, corpus: e-mail bodies are cut to this at a word boundary")
       ("exclude", po::value<std::vector<std::string>>(), "corpus: a test.jsonl whose texts must not appear (repeatable)")
-      ("year-prefix", po::bool_switch(), "sotu-party: start each passage with its speech's year (\"1905: ...\")");
+      ("year-prefix", po::bool_switch(), "sotu-party: start each passage with its speech's year (\"1905: ...\")")
+      ("split", po::value<std::string>()->default_value("speech"),
+       "sotu-party: speech (test speeches are never trained on) | passage (test passages drawn from every speech)")
+      ("sotu-passages", po::bool_switch(),
+       "corpus: SOTU speeches enter as their sotu-party passages, one document each, so --exclude drops only "
+       "test passages (needed with a sotu-party test set split by passage)");
   po::positional_options_description positional;
   positional.add("task", 1);
   ParsedCommand parsed = parse_command("convert", kUsage, options, args, &positional);
@@ -51,6 +57,10 @@ int cmd_convert(const std::vector<std::string>& args) {
   if (!o.exclude.empty() && task != "corpus") throw UsageError("--exclude is for the corpus task");
   o.year_prefix = vm["year-prefix"].as<bool>();
   if (o.year_prefix && task != "sotu-party") throw UsageError("--year-prefix is for the sotu-party task");
+  o.split = vm["split"].as<std::string>();
+  if (o.split != "speech" && task != "sotu-party") throw UsageError("--split is for the sotu-party task");
+  o.sotu_passages = vm["sotu-passages"].as<bool>();
+  if (o.sotu_passages && task != "corpus") throw UsageError("--sotu-passages is for the corpus task");
 
   tasks::ConvertSummary summary;
   if (task == "spam") summary = tasks::convert_spam(o);

@@ -159,6 +159,7 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     else if (parts[2] == "max_train") t->max_train = parse_number<int>(file, key, v);
     else if (parts[2] == "test_size") t->test_size = parse_number<int>(file, key, v);
     else if (parts[2] == "year_prefix") t->year_prefix = parse_bool(file, key, v);
+    else if (parts[2] == "split") t->split = v;
     else return false;
     return true;
   }
@@ -192,6 +193,10 @@ void validate(ExperimentConfig& c) {
     if (!t.embedded() && t.test_jsonl.empty()) throw UsageError(f + ": task." + t.name + ".test missing");
     if (t.year_prefix && !(t.embedded() && t.name == "sotu-party"))
       throw UsageError(f + ": task." + t.name + ".year_prefix is for the embedded sotu-party task only");
+    if (t.split != "speech" && t.split != "passage")
+      throw UsageError(f + ": task." + t.name + ".split must be speech or passage, got '" + t.split + "'");
+    if (t.split != "speech" && !(t.embedded() && t.name == "sotu-party"))
+      throw UsageError(f + ": task." + t.name + ".split is for the embedded sotu-party task only");
   }
   for (const auto& l : c.losses)
     if (l != "xent" && l != "auxconf" && l != "product")

@@ -24,6 +24,7 @@ struct TaskSpec {
   std::string train_jsonl, test_jsonl;  // empty for the embedded tasks (spam, sotu-party)
   int max_len = -1, max_train = -1, test_size = -1;  // task.<name>.*: override data.*
   bool year_prefix = false;                          // task.sotu-party.year_prefix: convert --year-prefix
+  std::string split = "speech";                      // task.sotu-party.split: convert --split (speech | passage)
   bool embedded() const { return train_jsonl.empty(); }
 };
 

@@ -133,6 +133,7 @@ void Pipeline::plan_data() {
     std::vector<std::string> convert = {"convert", "--task", t.name, "--out-dir", dir,
                                         "--test-size", std::to_string(cfg_.test_size_of(t))};
     if (t.year_prefix) convert.push_back("--year-prefix");
+    if (t.split != "speech") convert.insert(convert.end(), {"--split", t.split});
     stages_.push_back({"data: " + t.name,
                        convert,
                        dir,
@@ -151,6 +152,9 @@ void Pipeline::plan_data() {
   if (cfg_.corpus == "embedded") {
     jsonl = dir + "/corpus.jsonl";
     std::vector<std::string> cmd = {"convert", "--task", "corpus", "--out-dir", dir};
+    // A test set split by passage holds passages of every speech: exclude passage by passage.
+    if (std::any_of(cfg_.tasks.begin(), cfg_.tasks.end(), [](const TaskSpec& t) { return t.split == "passage"; }))
+      cmd.push_back("--sotu-passages");
     for (const TaskSpec& t : cfg_.tasks) {
       cmd.push_back("--exclude");
       cmd.push_back(t.embedded() ? layout::task_data(cfg_.out, t.name) + "/test.jsonl" : t.test_jsonl);

@@ -7,13 +7,15 @@
 //     that is not boilerplate. A tile found in kBoilerplateDocs or more source documents is
 //     boilerplate — mailing-list footers, sponsor blurbs — shared by test and train e-mails
 //     alike, and would otherwise exclude most of the ham.
-// So no test example, nor a part of one, is ever seen in pretraining.
+// So no test example, nor a part of one, is ever seen in pretraining. With sotu_passages the
+// speeches enter as their task passages (one document each), so exclusion works passage by passage.
 #include <algorithm>
 #include <unordered_set>
 
 #include "core/error.h"
 #include "core/strings.h"
 #include "data/jsonl.h"
+#include "data/tasks/passages.h"
 #include "data/tasks/tasks.h"
 #include "data/tasks/text_matcher.h"
 #include "data/tasks/text_util.h"
@@ -56,8 +58,19 @@ void add_moby_dick(const std::string& cache_dir, std::vector<Document>& docs) {
   }
 }
 
-void add_speeches(const std::string& cache_dir, std::vector<Document>& docs) {
-  for (auto& speech : load_speeches(cache_dir)) docs.push_back({"sotu/" + speech.file, std::move(speech.text)});
+// Whole speeches; or, with as_passages, each speech as its sotu-party passages (the same cut), one
+// document each, so that exclusion drops only the passages a test set holds (a test set split by
+// passage has passages of every speech).
+void add_speeches(const std::string& cache_dir, bool as_passages, std::vector<Document>& docs) {
+  for (auto& speech : load_speeches(cache_dir)) {
+    if (!as_passages) {
+      docs.push_back({"sotu/" + speech.file, std::move(speech.text)});
+      continue;
+    }
+    std::vector<std::string> passages = sotu_passages(speech.text);
+    for (size_t k = 0; k < passages.size(); ++k)
+      docs.push_back({strfmt("sotu/%s#%zu", speech.file.c_str(), k), std::move(passages[k])});
+  }
 }
 
 void add_emails(const std::string& cache_dir, size_t max_body_bytes, std::vector<Document>& docs) {
@@ -75,7 +88,7 @@ std::string source_kind(const std::string& source) { return source.substr(0, sou
 ConvertSummary build_corpus(const ConvertOptions& options) {
   std::vector<Document> docs;
   add_moby_dick(options.cache_dir, docs);
-  add_speeches(options.cache_dir, docs);
+  add_speeches(options.cache_dir, options.sotu_passages, docs);
   add_emails(options.cache_dir, static_cast<size_t>(options.max_body_bytes), docs);
 
   // Every test text of every --exclude file, remembered with where it came from.

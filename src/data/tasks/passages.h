@@ -18,4 +18,9 @@ std::vector<std::string> split_sentences(const std::string& text);
 // Passages never overlap, and each is a substring of the whitespace-collapsed text.
 std::vector<std::string> make_passages(const std::vector<std::string>& sentences, size_t min_bytes, size_t max_bytes);
 
+// The sotu-party task's passages of one speech (300-600 bytes); the corpus cuts speeches the same
+// way when it must exclude test passages one by one. Defined in sotu_task.cpp.
+constexpr size_t kSotuMinPassageBytes = 300, kSotuMaxPassageBytes = 600;
+std::vector<std::string> sotu_passages(const std::string& speech_text);
+
 }  // namespace w2s::tasks

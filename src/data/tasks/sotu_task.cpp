@@ -2,6 +2,9 @@
 // speaker. The test set is balanced and split by speech: test speeches are drawn by seed, each
 // giving at most kTestPassagesPerSpeech passages, and no passage of a test speech is ever used
 // for training. Train takes every passage of the other speeches, balanced by undersampling.
+// With split "passage" the test passages are drawn from all passages of all speeches instead, so a
+// test passage's speech (and year) has other passages in training: the task is then to recognise
+// the speech (its era, topics, year) rather than to generalise to unseen ones.
 // With year_prefix each passage starts with "YYYY: ", the year of its speech: the text alone
 // carries little party signal for small models (docs/results.md), the year a graded one
 // (coarse era → party is easy, the exact administration from nearby years is harder).
@@ -16,9 +19,12 @@
 
 namespace w2s::tasks {
 
+std::vector<std::string> sotu_passages(const std::string& speech_text) {
+  return make_passages(split_sentences(speech_text), kSotuMinPassageBytes, kSotuMaxPassageBytes);
+}
+
 namespace {
 
-constexpr size_t kMinPassageBytes = 300, kMaxPassageBytes = 600;
 // Few passages per test speech, so the test set spans many speakers and years.
 constexpr size_t kTestPassagesPerSpeech = 10;
 constexpr int64_t kPassagesPerSpeechId = 10000;  // passage id = speech index * this + passage number
@@ -26,7 +32,7 @@ constexpr int64_t kPassagesPerSpeechId = 10000;  // passage id = speech index * 
 int32_t party_label(const std::string& party) { return party == "Democratic" ? 0 : party == "Republican" ? 1 : -1; }
 
 std::vector<TaskRow> speech_rows(const Speech& speech, int32_t label, bool year_prefix) {
-  std::vector<std::string> passages = make_passages(split_sentences(speech.text), kMinPassageBytes, kMaxPassageBytes);
+  std::vector<std::string> passages = sotu_passages(speech.text);
   std::vector<TaskRow> rows;
   for (size_t k = 0; k < passages.size() && k < static_cast<size_t>(kPassagesPerSpeechId); ++k) {
     TaskRow row;
@@ -41,16 +47,71 @@ std::vector<TaskRow> speech_rows(const Speech& speech, int32_t label, bool year_
   return rows;
 }
 
+struct Split {
+  std::vector<TaskRow> train, test;
+  size_t test_speeches = 0;
+};
+
+// Per party, speeches in a seeded order; test speeches are taken from the front, each giving a
+// seeded sample of at most kTestPassagesPerSpeech passages; the rest of a test speech is unused.
+Split split_by_speech(std::vector<std::vector<TaskRow>> (&speech_passages)[2], size_t per_class, uint64_t seed) {
+  Split split;
+  for (auto& per_speech : speech_passages) {
+    size_t taken = 0;
+    for (auto& rows : per_speech) {
+      if (taken < per_class) {
+        std::vector<TaskRow> sample = seeded_shuffle(std::move(rows), seed, "sotu.test-passages");
+        size_t n = std::min({sample.size(), kTestPassagesPerSpeech, per_class - taken});
+        for (size_t i = 0; i < n; ++i) split.test.push_back(std::move(sample[i]));
+        taken += n;
+        ++split.test_speeches;
+      } else {
+        for (auto& row : rows) split.train.push_back(std::move(row));
+      }
+    }
+    if (taken < per_class)
+      throw UsageError(strfmt("--test-size %zu is too large for the SOTU speeches of one party", 2 * per_class));
+  }
+  return split;
+}
+
+// Per party, every passage of every speech in a seeded order; the first per_class are test.
+Split split_by_passage(std::vector<std::vector<TaskRow>> (&speech_passages)[2], size_t per_class, uint64_t seed) {
+  Split split;
+  for (auto& per_speech : speech_passages) {
+    std::vector<TaskRow> pool;
+    for (auto& rows : per_speech)
+      for (auto& row : rows) pool.push_back(std::move(row));
+    if (pool.size() <= per_class)
+      throw UsageError(strfmt("--test-size %zu is too large for the SOTU passages of one party", 2 * per_class));
+    pool = seeded_shuffle(std::move(pool), seed, "sotu.test-passages");
+    std::vector<std::string> speeches;
+    for (size_t i = 0; i < pool.size(); ++i) {
+      if (i < per_class) {
+        speeches.push_back(pool[i].extra["speech"].get<std::string>());
+        split.test.push_back(std::move(pool[i]));
+      } else {
+        split.train.push_back(std::move(pool[i]));
+      }
+    }
+    std::sort(speeches.begin(), speeches.end());
+    split.test_speeches += static_cast<size_t>(std::unique(speeches.begin(), speeches.end()) - speeches.begin());
+  }
+  return split;
+}
+
 }  // namespace
 
 ConvertSummary convert_sotu_party(const ConvertOptions& options) {
   if (options.test_size < 2 || options.test_size % 2 != 0)
     throw UsageError(strfmt("--test-size must be even and at least 2 (the test set is balanced), got %lld",
                             (long long)options.test_size));
+  if (options.split != "speech" && options.split != "passage")
+    throw UsageError("--split must be speech or passage, got '" + options.split + "'");
   ConvertSummary summary;
   std::vector<Speech> speeches = load_speeches(options.cache_dir);
 
-  // Speeches of each party in a seeded order; test speeches are taken from the front.
+  // Speeches of each party in a seeded order, each as its passages.
   std::vector<std::vector<TaskRow>> speech_passages[2];
   int64_t other_parties = 0;
   for (int32_t label : {0, 1}) {
@@ -65,35 +126,26 @@ ConvertSummary convert_sotu_party(const ConvertOptions& options) {
   for (const auto& s : speeches) other_parties += party_label(s.party) < 0;
 
   const size_t per_class = static_cast<size_t>(options.test_size / 2);
-  std::vector<TaskRow> train, test;
-  size_t test_speeches = 0;
-  for (auto& per_speech : speech_passages) {
-    size_t taken = 0;
-    for (auto& rows : per_speech) {
-      if (taken < per_class) {  // a test speech: a seeded sample of its passages, the rest unused
-        std::vector<TaskRow> sample = seeded_shuffle(std::move(rows), options.seed, "sotu.test-passages");
-        size_t n = std::min({sample.size(), kTestPassagesPerSpeech, per_class - taken});
-        for (size_t i = 0; i < n; ++i) test.push_back(std::move(sample[i]));
-        taken += n;
-        ++test_speeches;
-      } else {
-        for (auto& row : rows) train.push_back(std::move(row));
-      }
-    }
-    if (taken < per_class)
-      throw UsageError(strfmt("--test-size %lld is too large for the SOTU speeches of one party",
-                              (long long)options.test_size));
-  }
-  const size_t train_before = train.size();
-  train = seeded_shuffle(undersample_to_balance(std::move(train), options.seed, "sotu.balance"), options.seed, "sotu.order");
-  test = seeded_shuffle(std::move(test), options.seed, "sotu.order");
+  Split split = options.split == "passage" ? split_by_passage(speech_passages, per_class, options.seed)
+                                           : split_by_speech(speech_passages, per_class, options.seed);
+  const size_t train_before = split.train.size();
+  std::vector<TaskRow> train = seeded_shuffle(
+      undersample_to_balance(std::move(split.train), options.seed, "sotu.balance"), options.seed, "sotu.order");
+  std::vector<TaskRow> test = seeded_shuffle(std::move(split.test), options.seed, "sotu.order");
   if (train.empty()) throw UsageError("no training passages left: lower --test-size");
 
   summary.files = write_task_files(options.out_dir, train, test);
-  summary.lines.push_back(strfmt("speeches: %zu read, %lld by other parties skipped; %zu test speeches (at most %zu "
-                                 "passages each), passages of %zu-%zu bytes",
-                                 speeches.size(), (long long)other_parties, test_speeches, kTestPassagesPerSpeech,
-                                 kMinPassageBytes, kMaxPassageBytes));
+  if (options.split == "passage")
+    summary.lines.push_back(strfmt("speeches: %zu read, %lld by other parties skipped; split by passage: the %zu test "
+                                   "passages come from %zu speeches that also have training passages; passages of "
+                                   "%zu-%zu bytes",
+                                   speeches.size(), (long long)other_parties, test.size(), split.test_speeches,
+                                   kSotuMinPassageBytes, kSotuMaxPassageBytes));
+  else
+    summary.lines.push_back(strfmt("speeches: %zu read, %lld by other parties skipped; %zu test speeches (at most %zu "
+                                   "passages each), passages of %zu-%zu bytes",
+                                   speeches.size(), (long long)other_parties, split.test_speeches,
+                                   kTestPassagesPerSpeech, kSotuMinPassageBytes, kSotuMaxPassageBytes));
   if (options.year_prefix) summary.lines.push_back("each passage starts with its speech's year (--year-prefix)");
   summary.lines.push_back(describe_rows("train", train) +
                           strfmt(" (undersampled to balance from %zu passages)", train_before));

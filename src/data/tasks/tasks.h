@@ -1,7 +1,8 @@
 // The tasks w2s builds from the npm data packages in its cache (docs/data.md describes each:
 // source, labels, cleaning, split, sizes, balance):
 //   spam        SpamAssassin e-mails: ham (0) vs spam (1)
-//   sotu-party  State of the Union passages: Democratic (0) vs Republican (1) speaker
+//   sotu-party  State of the Union passages: Democratic (0) vs Republican (1) speaker, test split
+//               by speech (default) or by passage
 //   corpus      pretraining text: Moby Dick + SOTU speeches + SpamAssassin e-mails, minus every
 //               document that contains or overlaps a test example of the tasks above
 // Converters are deterministic (same cache and seed → byte-identical files) and write
@@ -21,6 +22,8 @@ struct ConvertOptions {
   int64_t max_body_bytes = 1500;  // spam and corpus: e-mail bodies are cut here
   std::vector<std::string> exclude;  // corpus: test.jsonl files whose texts must not appear
   bool year_prefix = false;  // sotu-party: each passage starts with its speech's year ("1905: ...")
+  std::string split = "speech";  // sotu-party: "speech" (test speeches unseen) | "passage" (random passages)
+  bool sotu_passages = false;    // corpus: SOTU speeches enter as their passages, one document each
 };
 
 // Summary of what was written, for the command's report and for tests.
