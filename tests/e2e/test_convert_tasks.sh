@@ -106,6 +106,57 @@ for split in ("train", "test"):
     print(f"ok   sotu {split}: {len(year)} passages, same ids, each led by its year")
 EOF
 
+echo "== sotu-party --split passage, corpus --sotu-passages: test passages from every speech, only they excluded"
+w2s convert sotu-party --cache "$CACHE" --out-dir passage/sotu --seed 3 --test-size 200 --split passage \
+  > passage.log 2>&1 || { cat passage.log; exit 1; }
+w2s convert corpus --cache "$CACHE" --out-dir passage/corpus --sotu-passages \
+  --exclude passage/sotu/test.jsonl > passage-corpus.log 2>&1 || { cat passage-corpus.log; exit 1; }
+if w2s convert sotu-party --cache "$CACHE" --out-dir passage/bad --split sentence > passage-bad.log 2>&1; then
+  echo "FAIL: --split sentence accepted"; exit 1
+fi
+grep -q -- "--split" passage-bad.log || { cat passage-bad.log; exit 1; }
+"$PY" - run1/sotu passage <<'EOF'
+import json, sys
+from collections import Counter
+by_speech, root = sys.argv[1], sys.argv[2]
+def rows(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+failed = []
+def check(cond, message):
+    print(("ok   " if cond else "FAIL ") + message)
+    if not cond:
+        failed.append(message)
+train, test = rows(f"{root}/sotu/train.jsonl"), rows(f"{root}/sotu/test.jsonl")
+cs = Counter(r["hard_label"] for r in test)
+check(cs[0] == cs[1] == 100, f"passage split: test balanced {dict(cs)}")
+check(not ({r["id"] for r in train} & {r["id"] for r in test}), "passage split: ids disjoint")
+check(not ({r["txt"] for r in train} & {r["txt"] for r in test}), "passage split: no text in both splits")
+test_speeches = {r["speech"] for r in test}
+shared = {r["speech"] for r in train} & test_speeches
+# 200 passages drawn at random from ~15k: they come from many speeches, nearly all also in train.
+check(len(test_speeches) > 50 and len(shared) > 0.9 * len(test_speeches),
+      f"passage split: {len(test_speeches)} test speeches, {len(shared)} also in train")
+ct = Counter(r["hard_label"] for r in train)
+check(ct[0] == ct[1] > 0, f"passage split: train balanced {dict(ct)}")
+by_speech_ids = {r["id"] for r in rows(f"{by_speech}/train.jsonl") + rows(f"{by_speech}/test.jsonl")}
+# Ids name (speech, passage index), so both splits number the passages of a speech the same way.
+check(len(by_speech_ids & {r["id"] for r in train + test}) > 0.8 * len(by_speech_ids),
+      "passage split: passage ids are those of the by-speech split")
+corpus = rows(f"{root}/corpus/corpus.jsonl")
+docs = {d["txt"] for d in corpus if d["source"].startswith("sotu/")}
+check(all("#" in d["source"] for d in corpus if d["source"].startswith("sotu/")),
+      "corpus --sotu-passages: sotu documents are passages (sotu/<file>#k)")
+check(not any(r["txt"] in docs for r in test), "corpus --sotu-passages: no test passage in the corpus")
+kept = sum(r["txt"] in docs for r in train)
+check(kept > 0.95 * len(train), f"corpus --sotu-passages: {kept} of {len(train)} train passages kept")
+excluded = [e for e in rows(f"{root}/corpus/corpus_excluded.jsonl") if e["source"].startswith("sotu/")]
+# A train passage that contains a test passage verbatim (a repeated sentence) goes too; few do.
+check(len(test) <= len(excluded) <= len(test) + 10,
+      f"corpus --sotu-passages: {len(excluded)} sotu passages excluded for {len(test)} test passages")
+sys.exit(1 if failed else 0)
+EOF
+
 echo "== prepare (byte tokenizer)"
 w2s prepare --train run1/spam/train.jsonl --test run1/spam/test.jsonl --out-dir data/spam --tokenizer byte \
   --max-len 256 --seed 1

@@ -1,0 +1,43 @@
+// task.sotu-party.split (and year_prefix): how the embedded sotu-party task is divided. speech by
+// default, passage on request; any other value, or the key on another task, is refused naming the
+// file, the key and the value.
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+#include "w2s/experiment_config.h"
+
+namespace w2s {
+namespace {
+
+const std::string kExperiment = W2S_SOURCE_DIR "/configs/experiments/tiny-test.ini";
+
+const TaskSpec& only_task(const ExperimentConfig& config) {
+  EXPECT_EQ(config.tasks.size(), 1u);
+  return config.tasks.at(0);
+}
+
+TEST(ExperimentSotuSplit, SpeechByDefaultPassageOnRequest) {
+  ExperimentConfig plain = load_experiment(kExperiment, {"experiment.tasks=sotu-party"});
+  EXPECT_EQ(only_task(plain).split, "speech");
+  EXPECT_FALSE(only_task(plain).year_prefix);
+  ExperimentConfig passage = load_experiment(
+      kExperiment, {"experiment.tasks=sotu-party", "task.sotu-party.split=passage", "task.sotu-party.year_prefix=true"});
+  EXPECT_EQ(only_task(passage).split, "passage");
+  EXPECT_TRUE(only_task(passage).year_prefix);
+}
+
+TEST(ExperimentSotuSplit, RefusesUnknownSplits) {
+  test::expect_error(
+      [] { load_experiment(kExperiment, {"experiment.tasks=sotu-party", "task.sotu-party.split=sentence"}); },
+      ExitCode::Usage, {"tiny-test.ini", "task.sotu-party.split", "speech or passage", "'sentence'"});
+}
+
+TEST(ExperimentSotuSplit, RefusesTheKeyOnOtherTasks) {
+  test::expect_error([] { load_experiment(kExperiment, {"experiment.tasks=spam", "task.spam.split=passage"}); },
+                     ExitCode::Usage, {"task.spam.split", "sotu-party task only"});
+  test::expect_error([] { load_experiment(kExperiment, {"experiment.tasks=spam", "task.spam.year_prefix=true"}); },
+                     ExitCode::Usage, {"task.spam.year_prefix", "sotu-party task only"});
+}
+
+}  // namespace
+}  // namespace w2s
