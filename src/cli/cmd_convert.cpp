@@ -38,7 +38,10 @@ int cmd_convert(const std::vector<std::string>& args) {
        "sotu-party: speech (test speeches are never trained on) | passage (test passages drawn from every speech)")
       ("sotu-passages", po::bool_switch(),
        "corpus: SOTU speeches enter as their sotu-party passages, one document each, so --exclude drops only "
-       "test passages (needed with a sotu-party test set split by passage)");
+       "test passages (needed with a sotu-party test set split by passage)")
+      ("sotu-headers", po::value<std::string>()->default_value("none"),
+       "corpus: what leads each SOTU document: none | year (\"1861: \") | party (\"1861 Republican: \", "
+       "the pretraining corpus then states each speech's party)");
   po::positional_options_description positional;
   positional.add("task", 1);
   ParsedCommand parsed = parse_command("convert", kUsage, options, args, &positional);
@@ -61,6 +64,10 @@ int cmd_convert(const std::vector<std::string>& args) {
   if (o.split != "speech" && task != "sotu-party") throw UsageError("--split is for the sotu-party task");
   o.sotu_passages = vm["sotu-passages"].as<bool>();
   if (o.sotu_passages && task != "corpus") throw UsageError("--sotu-passages is for the corpus task");
+  o.sotu_headers = vm["sotu-headers"].as<std::string>();
+  if (o.sotu_headers != "none" && o.sotu_headers != "year" && o.sotu_headers != "party")
+    throw UsageError("--sotu-headers must be none, year or party (got '" + o.sotu_headers + "')");
+  if (o.sotu_headers != "none" && task != "corpus") throw UsageError("--sotu-headers is for the corpus task");
 
   tasks::ConvertSummary summary;
   if (task == "spam") summary = tasks::convert_spam(o);

@@ -108,6 +108,7 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"data.test_size", i32("data.test_size", &ExperimentConfig::test_size)},
       {"data.overlong", str(&ExperimentConfig::overlong)},
       {"pretrain.corpus", str(&ExperimentConfig::corpus)},
+      {"pretrain.sotu_headers", str(&ExperimentConfig::sotu_headers)},
       {"pretrain.steps", i64("pretrain.steps", &ExperimentConfig::pretrain_steps)},
       {"pretrain.batch_size", i64("pretrain.batch_size", &ExperimentConfig::pretrain_batch)},
       {"pretrain.seq_len", i32("pretrain.seq_len", &ExperimentConfig::pretrain_seq)},
@@ -212,6 +213,10 @@ void validate(ExperimentConfig& c) {
   if (!c.bootstrap.empty() && c.bootstrap.size() < 3)
     throw UsageError(f + ": experiment.bootstrap needs a chain of at least 3 sizes");
   if (c.tokenizer != "byte" && c.tokenizer != "gpt2") throw UsageError(f + ": experiment.tokenizer: byte or gpt2");
+  if (c.sotu_headers != "none" && c.sotu_headers != "year" && c.sotu_headers != "party")
+    throw UsageError(f + ": pretrain.sotu_headers must be none, year or party, got '" + c.sotu_headers + "'");
+  if (c.sotu_headers != "none" && c.corpus != "embedded")
+    throw UsageError(f + ": pretrain.sotu_headers is for the embedded corpus (pretrain.corpus = embedded)");
 }
 
 // A relative path in the experiment file is tried as given (from the working directory), then

@@ -155,6 +155,10 @@ void Pipeline::plan_data() {
     // A test set split by passage holds passages of every speech: exclude passage by passage.
     if (std::any_of(cfg_.tasks.begin(), cfg_.tasks.end(), [](const TaskSpec& t) { return t.split == "passage"; }))
       cmd.push_back("--sotu-passages");
+    if (cfg_.sotu_headers != "none") {
+      cmd.push_back("--sotu-headers");
+      cmd.push_back(cfg_.sotu_headers);
+    }
     for (const TaskSpec& t : cfg_.tasks) {
       cmd.push_back("--exclude");
       cmd.push_back(t.embedded() ? layout::task_data(cfg_.out, t.name) + "/test.jsonl" : t.test_jsonl);

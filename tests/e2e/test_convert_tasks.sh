@@ -111,6 +111,12 @@ w2s convert sotu-party --cache "$CACHE" --out-dir passage/sotu --seed 3 --test-s
   > passage.log 2>&1 || { cat passage.log; exit 1; }
 w2s convert corpus --cache "$CACHE" --out-dir passage/corpus --sotu-passages \
   --exclude passage/sotu/test.jsonl > passage-corpus.log 2>&1 || { cat passage-corpus.log; exit 1; }
+w2s convert corpus --cache "$CACHE" --out-dir passage/corpus-party --sotu-passages --sotu-headers party \
+  --exclude passage/sotu/test.jsonl > passage-corpus-party.log 2>&1 || { cat passage-corpus-party.log; exit 1; }
+if w2s convert corpus --cache "$CACHE" --out-dir passage/bad --sotu-headers president > headers-bad.log 2>&1; then
+  echo "FAIL: --sotu-headers president accepted"; exit 1
+fi
+grep -q -- "--sotu-headers" headers-bad.log || { cat headers-bad.log; exit 1; }
 if w2s convert sotu-party --cache "$CACHE" --out-dir passage/bad --split sentence > passage-bad.log 2>&1; then
   echo "FAIL: --split sentence accepted"; exit 1
 fi
@@ -154,6 +160,26 @@ excluded = [e for e in rows(f"{root}/corpus/corpus_excluded.jsonl") if e["source
 # A train passage that contains a test passage verbatim (a repeated sentence) goes too; few do.
 check(len(test) <= len(excluded) <= len(test) + 10,
       f"corpus --sotu-passages: {len(excluded)} sotu passages excluded for {len(test)} test passages")
+# --sotu-headers party: each SOTU passage leads with "YYYY Party: " of its speech, nothing else changes.
+headed = rows(f"{root}/corpus-party/corpus.jsonl")
+plain_by_source = {d["source"]: d["txt"] for d in corpus}
+check([d["source"] for d in headed] == [d["source"] for d in corpus],
+      "corpus --sotu-headers party: the same documents, in the same order")
+party_of = {"r": "Republican", "d": "Democratic"}
+bad = []
+for d in headed:
+    plain = plain_by_source[d["source"]]
+    if not d["source"].startswith("sotu/"):
+        if d["txt"] != plain: bad.append(d["source"])
+        continue
+    stem = d["source"].split("/", 1)[1].split("#")[0]
+    header = d["txt"][: len(d["txt"]) - len(plain)]
+    letter = stem.rsplit("_", 1)[1]
+    ok = d["txt"].endswith(plain) and header.startswith(stem[:4] + " ") and header.endswith(": ")
+    if letter in party_of: ok = ok and header == f"{stem[:4]} {party_of[letter]}: "
+    if not ok: bad.append(d["source"])
+check(not bad, f"corpus --sotu-headers party: every sotu passage led by 'YYYY Party: ', others unchanged (bad: {bad[:3]})")
+check(sum(d["txt"].startswith("1861 Republican: ") for d in headed) > 10, "corpus --sotu-headers party: 1861 is Republican")
 sys.exit(1 if failed else 0)
 EOF
 

@@ -39,5 +39,20 @@ TEST(ExperimentSotuSplit, RefusesTheKeyOnOtherTasks) {
                      ExitCode::Usage, {"task.spam.year_prefix", "sotu-party task only"});
 }
 
+// pretrain.sotu_headers: what leads each SOTU document of the embedded corpus (none by default).
+TEST(ExperimentSotuHeaders, NoneByDefaultYearOrPartyOnRequest) {
+  EXPECT_EQ(load_experiment(kExperiment, {}).sotu_headers, "none");
+  EXPECT_EQ(load_experiment(kExperiment, {"pretrain.sotu_headers=party"}).sotu_headers, "party");
+  EXPECT_EQ(load_experiment(kExperiment, {"pretrain.sotu_headers=year"}).sotu_headers, "year");
+}
+
+TEST(ExperimentSotuHeaders, RefusesUnknownValuesAndOtherCorpora) {
+  test::expect_error([] { load_experiment(kExperiment, {"pretrain.sotu_headers=president"}); }, ExitCode::Usage,
+                     {"tiny-test.ini", "pretrain.sotu_headers", "none, year or party", "'president'"});
+  test::expect_error(
+      [] { load_experiment(kExperiment, {"pretrain.sotu_headers=party", "pretrain.corpus=corpus.jsonl"}); },
+      ExitCode::Usage, {"pretrain.sotu_headers", "embedded corpus"});
+}
+
 }  // namespace
 }  // namespace w2s

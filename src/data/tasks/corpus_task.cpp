@@ -9,6 +9,10 @@
 //     alike, and would otherwise exclude most of the ham.
 // So no test example, nor a part of one, is ever seen in pretraining. With sotu_passages the
 // speeches enter as their task passages (one document each), so exclusion works passage by passage.
+// With sotu_headers every SOTU document leads with its speech's year ("1861: ") or year and party
+// ("1861 Republican: "): pretraining then states which party gave each year's speech, so that an
+// experiment can ask whether weak supervision elicits what the strong model has read
+// (docs/results.md §7). Exclusion still finds a test passage in its headed document.
 #include <algorithm>
 #include <unordered_set>
 
@@ -58,18 +62,27 @@ void add_moby_dick(const std::string& cache_dir, std::vector<Document>& docs) {
   }
 }
 
+// What leads each SOTU document: nothing, "1861: " or "1861 Republican: ".
+std::string speech_header(const Speech& speech, const std::string& headers) {
+  if (headers == "year") return strfmt("%d: ", speech.year);
+  if (headers == "party") return strfmt("%d %s: ", speech.year, speech.party.c_str());
+  return "";
+}
+
 // Whole speeches; or, with as_passages, each speech as its sotu-party passages (the same cut), one
 // document each, so that exclusion drops only the passages a test set holds (a test set split by
 // passage has passages of every speech).
-void add_speeches(const std::string& cache_dir, bool as_passages, std::vector<Document>& docs) {
+void add_speeches(const std::string& cache_dir, bool as_passages, const std::string& headers,
+                  std::vector<Document>& docs) {
   for (auto& speech : load_speeches(cache_dir)) {
+    const std::string header = speech_header(speech, headers);
     if (!as_passages) {
-      docs.push_back({"sotu/" + speech.file, std::move(speech.text)});
+      docs.push_back({"sotu/" + speech.file, header + speech.text});
       continue;
     }
     std::vector<std::string> passages = sotu_passages(speech.text);
     for (size_t k = 0; k < passages.size(); ++k)
-      docs.push_back({strfmt("sotu/%s#%zu", speech.file.c_str(), k), std::move(passages[k])});
+      docs.push_back({strfmt("sotu/%s#%zu", speech.file.c_str(), k), header + passages[k]});
   }
 }
 
@@ -88,7 +101,7 @@ std::string source_kind(const std::string& source) { return source.substr(0, sou
 ConvertSummary build_corpus(const ConvertOptions& options) {
   std::vector<Document> docs;
   add_moby_dick(options.cache_dir, docs);
-  add_speeches(options.cache_dir, options.sotu_passages, docs);
+  add_speeches(options.cache_dir, options.sotu_passages, options.sotu_headers, docs);
   add_emails(options.cache_dir, static_cast<size_t>(options.max_body_bytes), docs);
 
   // Every test text of every --exclude file, remembered with where it came from.

@@ -24,6 +24,7 @@ struct ConvertOptions {
   bool year_prefix = false;  // sotu-party: each passage starts with its speech's year ("1905: ...")
   std::string split = "speech";  // sotu-party: "speech" (test speeches unseen) | "passage" (random passages)
   bool sotu_passages = false;    // corpus: SOTU speeches enter as their passages, one document each
+  std::string sotu_headers = "none";  // corpus: SOTU documents lead with nothing | "1861: " (year) | "1861 Republican: " (party)
 };
 
 // Summary of what was written, for the command's report and for tests.
