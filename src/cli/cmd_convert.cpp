@@ -65,7 +65,7 @@ int cmd_convert(const std::vector<std::string>& args) {
   o.sotu_passages = vm["sotu-passages"].as<bool>();
   if (o.sotu_passages && task != "corpus") throw UsageError("--sotu-passages is for the corpus task");
   o.sotu_headers = vm["sotu-headers"].as<std::string>();
-  if (o.sotu_headers != "none" && o.sotu_headers != "year" && o.sotu_headers != "party")
+  if (!tasks::valid_sotu_headers(o.sotu_headers))
     throw UsageError("--sotu-headers must be none, year or party (got '" + o.sotu_headers + "')");
   if (o.sotu_headers != "none" && task != "corpus") throw UsageError("--sotu-headers is for the corpus task");
 

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "data/tasks/tasks.h"
 
 namespace w2s {
 namespace po = boost::program_options;
@@ -213,7 +214,7 @@ void validate(ExperimentConfig& c) {
   if (!c.bootstrap.empty() && c.bootstrap.size() < 3)
     throw UsageError(f + ": experiment.bootstrap needs a chain of at least 3 sizes");
   if (c.tokenizer != "byte" && c.tokenizer != "gpt2") throw UsageError(f + ": experiment.tokenizer: byte or gpt2");
-  if (c.sotu_headers != "none" && c.sotu_headers != "year" && c.sotu_headers != "party")
+  if (!tasks::valid_sotu_headers(c.sotu_headers))
     throw UsageError(f + ": pretrain.sotu_headers must be none, year or party, got '" + c.sotu_headers + "'");
   if (c.sotu_headers != "none" && c.corpus != "embedded")
     throw UsageError(f + ": pretrain.sotu_headers is for the embedded corpus (pretrain.corpus = embedded)");

@@ -98,6 +98,8 @@ std::string source_kind(const std::string& source) { return source.substr(0, sou
 
 }  // namespace
 
+bool valid_sotu_headers(const std::string& value) { return value == "none" || value == "year" || value == "party"; }
+
 ConvertSummary build_corpus(const ConvertOptions& options) {
   std::vector<Document> docs;
   add_moby_dick(options.cache_dir, docs);

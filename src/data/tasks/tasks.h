@@ -36,6 +36,8 @@ struct ConvertSummary {
 ConvertSummary convert_spam(const ConvertOptions& options);
 ConvertSummary convert_sotu_party(const ConvertOptions& options);
 ConvertSummary build_corpus(const ConvertOptions& options);
+// The values of ConvertOptions::sotu_headers: none, year, party.
+bool valid_sotu_headers(const std::string& value);
 
 // ---- the raw sources, shared by the converters ----
 std::string npm_data_dir(const std::string& cache_dir, const std::string& package);  // .../npm/<pkg>/package/data
