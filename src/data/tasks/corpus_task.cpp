@@ -77,12 +77,12 @@ void add_speeches(const std::string& cache_dir, bool as_passages, const std::str
   for (auto& speech : load_speeches(cache_dir)) {
     const std::string header = speech_header(speech, headers);
     if (!as_passages) {
-      docs.push_back({"sotu/" + speech.file, header + speech.text});
+      docs.push_back({"sotu/" + speech.file, header + std::move(speech.text)});
       continue;
     }
     std::vector<std::string> passages = sotu_passages(speech.text);
     for (size_t k = 0; k < passages.size(); ++k)
-      docs.push_back({strfmt("sotu/%s#%zu", speech.file.c_str(), k), header + passages[k]});
+      docs.push_back({strfmt("sotu/%s#%zu", speech.file.c_str(), k), header + std::move(passages[k])});
   }
 }
 
