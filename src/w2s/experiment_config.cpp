@@ -110,6 +110,10 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"data.overlong", str(&ExperimentConfig::overlong)},
       {"pretrain.corpus", str(&ExperimentConfig::corpus)},
       {"pretrain.sotu_headers", str(&ExperimentConfig::sotu_headers)},
+      {"pretrain.sotu_passages",
+       [file](ExperimentConfig& c, const std::string& v) {
+         c.sotu_passages = parse_bool(file, "pretrain.sotu_passages", v);
+       }},
       {"pretrain.steps", i64("pretrain.steps", &ExperimentConfig::pretrain_steps)},
       {"pretrain.batch_size", i64("pretrain.batch_size", &ExperimentConfig::pretrain_batch)},
       {"pretrain.seq_len", i32("pretrain.seq_len", &ExperimentConfig::pretrain_seq)},
@@ -218,6 +222,8 @@ void validate(ExperimentConfig& c) {
     throw UsageError(f + ": pretrain.sotu_headers must be none, year or party, got '" + c.sotu_headers + "'");
   if (c.sotu_headers != "none" && c.corpus != "embedded")
     throw UsageError(f + ": pretrain.sotu_headers is for the embedded corpus (pretrain.corpus = embedded)");
+  if (c.sotu_passages && c.corpus != "embedded")
+    throw UsageError(f + ": pretrain.sotu_passages is for the embedded corpus (pretrain.corpus = embedded)");
 }
 
 // A relative path in the experiment file is tried as given (from the working directory), then

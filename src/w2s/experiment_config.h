@@ -52,6 +52,8 @@ struct ExperimentConfig {
   // pretraining the family
   std::string corpus = "embedded";  // or an LM dataset .h5 / a JSONL of documents
   std::string sotu_headers = "none";  // embedded corpus: convert corpus --sotu-headers none|year|party
+  bool sotu_passages = false;         // embedded corpus: SOTU as task passages (convert corpus --sotu-passages);
+                                      // always so when a sotu-party test set is split by passage
   int64_t pretrain_steps = 500;
   int64_t pretrain_batch = 16;
   int pretrain_seq = 128;

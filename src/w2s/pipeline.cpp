@@ -152,8 +152,10 @@ void Pipeline::plan_data() {
   if (cfg_.corpus == "embedded") {
     jsonl = dir + "/corpus.jsonl";
     std::vector<std::string> cmd = {"convert", "--task", "corpus", "--out-dir", dir};
-    // A test set split by passage holds passages of every speech: exclude passage by passage.
-    if (std::any_of(cfg_.tasks.begin(), cfg_.tasks.end(), [](const TaskSpec& t) { return t.split == "passage"; }))
+    // A test set split by passage holds passages of every speech: exclude passage by passage. With
+    // pretrain.sotu_passages so too for a speech split: the untested passages of a test speech stay.
+    if (cfg_.sotu_passages ||
+        std::any_of(cfg_.tasks.begin(), cfg_.tasks.end(), [](const TaskSpec& t) { return t.split == "passage"; }))
       cmd.push_back("--sotu-passages");
     if (cfg_.sotu_headers != "none") {
       cmd.push_back("--sotu-headers");

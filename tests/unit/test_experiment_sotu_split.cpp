@@ -54,5 +54,16 @@ TEST(ExperimentSotuHeaders, RefusesUnknownValuesAndOtherCorpora) {
       ExitCode::Usage, {"pretrain.sotu_headers", "embedded corpus"});
 }
 
+// pretrain.sotu_passages: the SOTU speeches enter the corpus as their task passages (off by default).
+TEST(ExperimentSotuPassages, OffByDefaultOnRequestEmbeddedOnly) {
+  EXPECT_FALSE(load_experiment(kExperiment, {}).sotu_passages);
+  EXPECT_TRUE(load_experiment(kExperiment, {"pretrain.sotu_passages=true"}).sotu_passages);
+  test::expect_error([] { load_experiment(kExperiment, {"pretrain.sotu_passages=maybe"}); }, ExitCode::Usage,
+                     {"tiny-test.ini", "pretrain.sotu_passages", "true or false", "'maybe'"});
+  test::expect_error(
+      [] { load_experiment(kExperiment, {"pretrain.sotu_passages=true", "pretrain.corpus=corpus.jsonl"}); },
+      ExitCode::Usage, {"pretrain.sotu_passages", "embedded corpus"});
+}
+
 }  // namespace
 }  // namespace w2s
