@@ -4,6 +4,7 @@
 #include "cli/options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/log.h"
 #include "data/tasks/tasks.h"
 #include "data/tokenizer.h"
@@ -34,6 +35,9 @@ int cmd_convert(const std::vector<std::string>& args) {
       ("max-body-bytes", po::value<int64_t>()->default_value(1500), "spam, corpus: e-mail bodies are cut to this at a word boundary")
       ("exclude", po::value<std::vector<std::string>>(), "corpus: a test.jsonl whose texts must not appear (repeatable)")
       ("year-prefix", po::bool_switch(), "sotu-party: start each passage with its speech's year (\"1905: ...\")")
+      ("year-suffix", po::bool_switch(),
+       "sotu-party: end each passage with a new line and its speech's year (\"...\\n1905 \"), where a corpus with "
+       "party headers or facts has the party next; prepare with --overlong truncate-start")
       ("split", po::value<std::string>()->default_value("speech"),
        "sotu-party: speech (test speeches are never trained on) | passage (test passages drawn from every speech)")
       ("sotu-passages", po::bool_switch(),
@@ -41,7 +45,10 @@ int cmd_convert(const std::vector<std::string>& args) {
        "test passages (needed with a sotu-party test set split by passage)")
       ("sotu-headers", po::value<std::string>()->default_value("none"),
        "corpus: what leads each SOTU document: none | year (\"1861: \") | party (\"1861 Republican: \", "
-       "the pretraining corpus then states each speech's party)");
+       "the pretraining corpus then states each speech's party)")
+      ("sotu-facts", po::value<int64_t>()->default_value(0),
+       "corpus: add this many documents that list \"1861 Republican\" for every SOTU speech, each in its own seeded "
+       "order (what a real LM has read in lists of presidents)");
   po::positional_options_description positional;
   positional.add("task", 1);
   ParsedCommand parsed = parse_command("convert", kUsage, options, args, &positional);
@@ -60,6 +67,8 @@ int cmd_convert(const std::vector<std::string>& args) {
   if (!o.exclude.empty() && task != "corpus") throw UsageError("--exclude is for the corpus task");
   o.year_prefix = vm["year-prefix"].as<bool>();
   if (o.year_prefix && task != "sotu-party") throw UsageError("--year-prefix is for the sotu-party task");
+  o.year_suffix = vm["year-suffix"].as<bool>();
+  if (o.year_suffix && task != "sotu-party") throw UsageError("--year-suffix is for the sotu-party task");
   o.split = vm["split"].as<std::string>();
   if (o.split != "speech" && task != "sotu-party") throw UsageError("--split is for the sotu-party task");
   o.sotu_passages = vm["sotu-passages"].as<bool>();
@@ -68,6 +77,9 @@ int cmd_convert(const std::vector<std::string>& args) {
   if (!tasks::valid_sotu_headers(o.sotu_headers))
     throw UsageError("--sotu-headers must be none, year or party (got '" + o.sotu_headers + "')");
   if (o.sotu_headers != "none" && task != "corpus") throw UsageError("--sotu-headers is for the corpus task");
+  o.sotu_facts = vm["sotu-facts"].as<int64_t>();
+  if (o.sotu_facts < 0) throw UsageError(strfmt("--sotu-facts must be 0 or more, got %lld", (long long)o.sotu_facts));
+  if (o.sotu_facts > 0 && task != "corpus") throw UsageError("--sotu-facts is for the corpus task");
 
   tasks::ConvertSummary summary;
   if (task == "spam") summary = tasks::convert_spam(o);

@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "The train file is halved by a seeded permutation of the example ids: A (weak supervisor and\n"
     "ceiling, ground truth) gets the first ceil(N/2), B (the student's data) the rest; --max-train\n"
     "first keeps a seeded subset. Examples longer than --max-len tokens are truncated (their\n"
-    "beginning is kept) or dropped (--overlong drop).\n"
+    "beginning is kept), truncated from the start (their end is kept: --overlong truncate-start)\n"
+    "or dropped (--overlong drop).\n"
     "LM data: each --text file is cut into documents at blank lines (paragraphs, grouped up to\n"
     "--doc-bytes); each --lm-jsonl line's \"txt\" is one document. Documents are packed, each followed\n"
     "by <|endoftext|>.";
@@ -277,7 +278,7 @@ int cmd_prepare(const std::vector<std::string>& args) {
       ("num-classes", po::value<int>()->default_value(2), "classes (classification)")
       ("max-len", po::value<int>()->default_value(1024), "most tokens per example")
       ("overlong", po::value<std::string>()->default_value("truncate"),
-       "examples longer than --max-len: truncate (keep the beginning) | drop")
+       "examples longer than --max-len: truncate (keep the beginning) | truncate-start (keep the end) | drop")
       ("seed", po::value<uint64_t>()->default_value(0), "seed of the A/B split and the --max-* subsets")
       ("max-train", po::value<int64_t>()->default_value(0), "keep a seeded subset of this many train examples (0: all)")
       ("max-test", po::value<int64_t>()->default_value(0), "keep a seeded subset of this many test examples (0: all)")

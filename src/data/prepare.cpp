@@ -51,7 +51,8 @@ AbSplit split_ab(const std::vector<int64_t>& ids, uint64_t seed) {
 Overlong parse_overlong(const std::string& name) {
   if (name == "drop") return Overlong::Drop;
   if (name == "truncate") return Overlong::Truncate;
-  throw UsageError("--overlong must be drop or truncate, got '" + name + "'");
+  if (name == "truncate-start") return Overlong::TruncateStart;
+  throw UsageError("--overlong must be drop, truncate or truncate-start, got '" + name + "'");
 }
 
 std::vector<std::vector<int32_t>> encode_all(const Tokenizer& tokenizer, const std::vector<const std::string*>& texts) {
@@ -95,7 +96,10 @@ std::vector<TokenizedExample> tokenize_examples(const std::vector<JsonlExample>&
         ++stats.dropped_overlong;
         continue;
       }
-      tokens.resize(static_cast<size_t>(max_len));  // keep the beginning of the text
+      if (overlong == Overlong::TruncateStart)  // keep the end of the text
+        tokens.erase(tokens.begin(), tokens.end() - max_len);
+      else
+        tokens.resize(static_cast<size_t>(max_len));  // keep the beginning of the text
       ++stats.truncated;
     }
     TokenizedExample row;

@@ -28,10 +28,11 @@ struct AbSplit {
 };
 AbSplit split_ab(const std::vector<int64_t>& ids, uint64_t seed);
 
-// What to do with an example longer than max_len tokens: drop it, or keep its first max_len
-// tokens (the beginning of the text).
-enum class Overlong { Drop, Truncate };
-Overlong parse_overlong(const std::string& name);  // "drop" | "truncate"; UsageError otherwise
+// What to do with an example longer than max_len tokens: drop it, keep its first max_len tokens
+// (the beginning of the text), or keep its last max_len tokens (the end: for inputs whose
+// question comes last, as sotu-party's --year-suffix, so that the last token still reads it).
+enum class Overlong { Drop, Truncate, TruncateStart };
+Overlong parse_overlong(const std::string& name);  // "drop" | "truncate" | "truncate-start"; UsageError otherwise
 
 struct TokenizeStats {
   int64_t read = 0;           // examples given

@@ -114,6 +114,7 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
        [file](ExperimentConfig& c, const std::string& v) {
          c.sotu_passages = parse_bool(file, "pretrain.sotu_passages", v);
        }},
+      {"pretrain.sotu_facts", i64("pretrain.sotu_facts", &ExperimentConfig::sotu_facts)},
       {"pretrain.steps", i64("pretrain.steps", &ExperimentConfig::pretrain_steps)},
       {"pretrain.batch_size", i64("pretrain.batch_size", &ExperimentConfig::pretrain_batch)},
       {"pretrain.seq_len", i32("pretrain.seq_len", &ExperimentConfig::pretrain_seq)},
@@ -165,6 +166,7 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     else if (parts[2] == "max_train") t->max_train = parse_number<int>(file, key, v);
     else if (parts[2] == "test_size") t->test_size = parse_number<int>(file, key, v);
     else if (parts[2] == "year_prefix") t->year_prefix = parse_bool(file, key, v);
+    else if (parts[2] == "year_suffix") t->year_suffix = parse_bool(file, key, v);
     else if (parts[2] == "split") t->split = v;
     else return false;
     return true;
@@ -199,6 +201,10 @@ void validate(ExperimentConfig& c) {
     if (!t.embedded() && t.test_jsonl.empty()) throw UsageError(f + ": task." + t.name + ".test missing");
     if (t.year_prefix && !(t.embedded() && t.name == "sotu-party"))
       throw UsageError(f + ": task." + t.name + ".year_prefix is for the embedded sotu-party task only");
+    if (t.year_suffix && !(t.embedded() && t.name == "sotu-party"))
+      throw UsageError(f + ": task." + t.name + ".year_suffix is for the embedded sotu-party task only");
+    if (t.year_prefix && t.year_suffix)
+      throw UsageError(f + ": task." + t.name + ": year_prefix and year_suffix exclude each other");
     if (t.split != "speech" && t.split != "passage")
       throw UsageError(f + ": task." + t.name + ".split must be speech or passage, got '" + t.split + "'");
     if (t.split != "speech" && !(t.embedded() && t.name == "sotu-party"))
@@ -224,6 +230,9 @@ void validate(ExperimentConfig& c) {
     throw UsageError(f + ": pretrain.sotu_headers is for the embedded corpus (pretrain.corpus = embedded)");
   if (c.sotu_passages && c.corpus != "embedded")
     throw UsageError(f + ": pretrain.sotu_passages is for the embedded corpus (pretrain.corpus = embedded)");
+  if (c.sotu_facts < 0) throw UsageError(f + ": pretrain.sotu_facts must be 0 or more");
+  if (c.sotu_facts > 0 && c.corpus != "embedded")
+    throw UsageError(f + ": pretrain.sotu_facts is for the embedded corpus (pretrain.corpus = embedded)");
 }
 
 // A relative path in the experiment file is tried as given (from the working directory), then

@@ -24,6 +24,7 @@ struct TaskSpec {
   std::string train_jsonl, test_jsonl;  // empty for the embedded tasks (spam, sotu-party)
   int max_len = -1, max_train = -1, test_size = -1;  // task.<name>.*: override data.*
   bool year_prefix = false;                          // task.sotu-party.year_prefix: convert --year-prefix
+  bool year_suffix = false;                          // task.sotu-party.year_suffix: convert --year-suffix
   std::string split = "speech";                      // task.sotu-party.split: convert --split (speech | passage)
   bool embedded() const { return train_jsonl.empty(); }
 };
@@ -54,6 +55,7 @@ struct ExperimentConfig {
   std::string sotu_headers = "none";  // embedded corpus: convert corpus --sotu-headers none|year|party
   bool sotu_passages = false;         // embedded corpus: SOTU as task passages (convert corpus --sotu-passages);
                                       // always so when a sotu-party test set is split by passage
+  int64_t sotu_facts = 0;             // embedded corpus: convert corpus --sotu-facts N ("1861 Republican" lists)
   int64_t pretrain_steps = 500;
   int64_t pretrain_batch = 16;
   int pretrain_seq = 128;
@@ -82,6 +84,10 @@ struct ExperimentConfig {
   int max_len_of(const TaskSpec& t) const { return t.max_len > 0 ? t.max_len : max_len; }
   int max_train_of(const TaskSpec& t) const { return t.max_train >= 0 ? t.max_train : max_train; }
   int test_size_of(const TaskSpec& t) const { return t.test_size > 0 ? t.test_size : test_size; }
+  // A year-suffixed task keeps the end of an overlong passage, where its year is.
+  std::string overlong_of(const TaskSpec& t) const {
+    return t.year_suffix && overlong == "truncate" ? "truncate-start" : overlong;
+  }
 };
 
 // Reads the file, then applies "section.key=value" overrides (command-line --set). Validates

@@ -133,6 +133,7 @@ void Pipeline::plan_data() {
     std::vector<std::string> convert = {"convert", "--task", t.name, "--out-dir", dir,
                                         "--test-size", std::to_string(cfg_.test_size_of(t))};
     if (t.year_prefix) convert.push_back("--year-prefix");
+    if (t.year_suffix) convert.push_back("--year-suffix");
     if (t.split != "speech") convert.insert(convert.end(), {"--split", t.split});
     stages_.push_back({"data: " + t.name,
                        convert,
@@ -161,6 +162,7 @@ void Pipeline::plan_data() {
       cmd.push_back("--sotu-headers");
       cmd.push_back(cfg_.sotu_headers);
     }
+    if (cfg_.sotu_facts > 0) cmd.insert(cmd.end(), {"--sotu-facts", std::to_string(cfg_.sotu_facts)});
     for (const TaskSpec& t : cfg_.tasks) {
       cmd.push_back("--exclude");
       cmd.push_back(t.embedded() ? layout::task_data(cfg_.out, t.name) + "/test.jsonl" : t.test_jsonl);
@@ -239,7 +241,7 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
                      {"prepare", "--train", train, "--test", test, "--out-dir", split, "--tokenizer", cfg_.tokenizer,
                       "--max-len", std::to_string(cfg_.max_len_of(task)), "--max-train",
                       std::to_string(cfg_.max_train_of(task)),
-                      "--max-test", std::to_string(cfg_.max_test), "--overlong", cfg_.overlong, "--seed",
+                      "--max-test", std::to_string(cfg_.max_test), "--overlong", cfg_.overlong_of(task), "--seed",
                       std::to_string(seed)},
                      split,
                      true,

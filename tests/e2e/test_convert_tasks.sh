@@ -106,6 +106,41 @@ for split in ("train", "test"):
     print(f"ok   sotu {split}: {len(year)} passages, same ids, each led by its year")
 EOF
 
+echo "== sotu-party --year-suffix: the same split, each passage ending with a new line and its year"
+w2s convert sotu-party --cache "$CACHE" --out-dir year/sotu-suffix --seed 3 --test-size 200 --year-suffix \
+  > year-suffix.log 2>&1 || { cat year-suffix.log; exit 1; }
+if w2s convert sotu-party --cache "$CACHE" --out-dir year/both --year-prefix --year-suffix > year-both.log 2>&1; then
+  echo "FAIL: --year-prefix with --year-suffix accepted"; exit 1
+fi
+grep -q -- "--year-prefix and --year-suffix exclude each other" year-both.log || { cat year-both.log; exit 1; }
+"$PY" - run1/sotu year/sotu-suffix <<'EOF'
+import json, sys
+plain_dir, year_dir = sys.argv[1], sys.argv[2]
+for split in ("train", "test"):
+    plain = [json.loads(l) for l in open(f"{plain_dir}/{split}.jsonl")]
+    year = [json.loads(l) for l in open(f"{year_dir}/{split}.jsonl")]
+    same = [p["id"] for p in plain] == [y["id"] for y in year]
+    ended = all(y["txt"] == p["txt"] + f"\n{p['year']} " for p, y in zip(plain, year))
+    if not (same and ended):
+        sys.exit(f"FAIL: sotu {split} with --year-suffix is not the plain split with '\\nYYYY ' suffixes")
+    print(f"ok   sotu {split}: {len(year)} passages, same ids, each ending with its year")
+EOF
+# prepare --overlong truncate-start keeps the end of a long passage: the year is its last bytes.
+w2s prepare --train year/sotu-suffix/train.jsonl --test year/sotu-suffix/test.jsonl --out-dir year/suffix-data \
+  --tokenizer byte --max-len 48 --overlong truncate-start --seed 1 > year-suffix-prepare.log 2>&1 ||
+  { cat year-suffix-prepare.log; exit 1; }
+"$PY" - year/sotu-suffix/test.jsonl year/suffix-data/test.h5 <<'EOF'
+import h5py, json, sys
+rows = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
+with h5py.File(sys.argv[2], "r") as f:
+    ids, input_ids, lengths = f["ids"][:], f["input_ids"][:], f["lengths"][:]
+bad = sum(bytes(int(t) for t in input_ids[k, :lengths[k]]) != rows[int(i)]["txt"].encode()[-48:]
+          for k, i in enumerate(ids))
+if bad or len(ids) != len(rows):
+    sys.exit(f"FAIL: prepare --overlong truncate-start: {bad} of {len(ids)} test examples are not their last 48 bytes")
+print(f"ok   prepare --overlong truncate-start: all {len(ids)} test examples are their last 48 bytes, year last")
+EOF
+
 echo "== sotu-party --split passage, corpus --sotu-passages: test passages from every speech, only they excluded"
 w2s convert sotu-party --cache "$CACHE" --out-dir passage/sotu --seed 3 --test-size 200 --split passage \
   > passage.log 2>&1 || { cat passage.log; exit 1; }
@@ -181,6 +216,30 @@ for d in headed:
 check(not bad, f"corpus --sotu-headers party: every sotu passage led by 'YYYY Party: ', others unchanged (bad: {bad[:3]})")
 check(sum(d["txt"].startswith("1861 Republican: ") for d in headed) > 10, "corpus --sotu-headers party: 1861 is Republican")
 sys.exit(1 if failed else 0)
+EOF
+
+echo "== corpus --sotu-facts: the same corpus plus lists of 'YYYY Party' lines, each in its own order"
+w2s convert corpus --cache "$CACHE" --out-dir passage/corpus-facts --sotu-passages --sotu-headers party --sotu-facts 3 \
+  --exclude passage/sotu/test.jsonl > passage-corpus-facts.log 2>&1 || { cat passage-corpus-facts.log; exit 1; }
+if w2s convert sotu-party --cache "$CACHE" --out-dir passage/bad --sotu-facts 2 > facts-bad.log 2>&1; then
+  echo "FAIL: --sotu-facts accepted for sotu-party"; exit 1
+fi
+grep -q -- "--sotu-facts is for the corpus task" facts-bad.log || { cat facts-bad.log; exit 1; }
+"$PY" - passage/corpus-party/corpus.jsonl passage/corpus-facts/corpus.jsonl <<'EOF'
+import json, re, sys
+headed = [json.loads(l) for l in open(sys.argv[1])]
+facts = [json.loads(l) for l in open(sys.argv[2])]
+lists = [d for d in facts if d["source"].startswith("sotu/facts-")]
+rest = [d for d in facts if not d["source"].startswith("sotu/facts-")]
+lines = [d["txt"].splitlines() for d in lists]
+# Every speech once per list: its header without the ": " of the headed corpus, e.g. "1861 Republican".
+headers = {re.match(r"(\d{4} [^:]+): ", d["txt"]).group(1) for d in headed if d["source"].startswith("sotu/")}
+ok = (rest == headed and [d["source"] for d in lists] == ["sotu/facts-0", "sotu/facts-1", "sotu/facts-2"]
+      and all(sorted(l) == sorted(lines[0]) for l in lines) and len(set(map(tuple, lines))) == 3
+      and len(lines[0]) > 200 and headers <= set(lines[0]) and "1861 Republican" in lines[0])
+if not ok:
+    sys.exit("FAIL: corpus --sotu-facts 3 is not the headed corpus plus three orders of the same 'YYYY Party' lines")
+print(f"ok   corpus --sotu-facts: 3 lists of {len(lines[0])} 'YYYY Party' lines in 3 orders, other documents unchanged")
 EOF
 
 echo "== prepare (byte tokenizer)"

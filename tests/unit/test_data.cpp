@@ -442,9 +442,15 @@ TEST(Prepare, TokenizeTruncatesOrDrops) {
   EXPECT_EQ(stats.truncated, 1);
   EXPECT_EQ(stats.dropped_empty, 1);
   EXPECT_EQ(stats.class_counts, (std::vector<int64_t>{1, 1}));
+  rows = tokenize_examples(examples, all, *tok, 4, Overlong::TruncateStart, JsonlTask::Classification, 2, stats);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].tokens, (std::vector<int32_t>{'e', 'f', 'g', 'h'}));  // the end is kept
+  EXPECT_EQ(rows[1].tokens, (std::vector<int32_t>{'a', 'b', 'c'}));       // a short one is untouched
+  EXPECT_EQ(stats.truncated, 1);
   rows = tokenize_examples(examples, all, *tok, 4, Overlong::Drop, JsonlTask::Classification, 2, stats);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(stats.dropped_overlong, 1);
+  EXPECT_EQ(parse_overlong("truncate-start"), Overlong::TruncateStart);
   EXPECT_THROW(parse_overlong("keep"), Error);
 }
 

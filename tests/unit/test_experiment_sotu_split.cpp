@@ -65,5 +65,40 @@ TEST(ExperimentSotuPassages, OffByDefaultOnRequestEmbeddedOnly) {
       ExitCode::Usage, {"pretrain.sotu_passages", "embedded corpus"});
 }
 
+// task.sotu-party.year_suffix: each passage ends with "\nYYYY "; its prepare keeps the end of an
+// overlong passage (truncate-start) unless the file asks to drop overlong ones.
+TEST(ExperimentSotuYearSuffix, KeepsTheEndAndExcludesThePrefix) {
+  ExperimentConfig plain = load_experiment(kExperiment, {"experiment.tasks=sotu-party"});
+  EXPECT_FALSE(only_task(plain).year_suffix);
+  EXPECT_EQ(plain.overlong_of(only_task(plain)), "truncate");
+  ExperimentConfig suffix = load_experiment(kExperiment, {"experiment.tasks=sotu-party", "task.sotu-party.year_suffix=true"});
+  EXPECT_TRUE(only_task(suffix).year_suffix);
+  EXPECT_EQ(suffix.overlong_of(only_task(suffix)), "truncate-start");
+  ExperimentConfig drop = load_experiment(
+      kExperiment, {"experiment.tasks=sotu-party", "task.sotu-party.year_suffix=true", "data.overlong=drop"});
+  EXPECT_EQ(drop.overlong_of(only_task(drop)), "drop");
+  test::expect_error(
+      [] {
+        load_experiment(kExperiment, {"experiment.tasks=sotu-party", "task.sotu-party.year_prefix=true",
+                                      "task.sotu-party.year_suffix=true"});
+      },
+      ExitCode::Usage, {"tiny-test.ini", "task.sotu-party", "year_prefix and year_suffix exclude each other"});
+  test::expect_error([] { load_experiment(kExperiment, {"experiment.tasks=spam", "task.spam.year_suffix=true"}); },
+                     ExitCode::Usage, {"task.spam.year_suffix", "sotu-party task only"});
+}
+
+// pretrain.sotu_facts: lists of "1861 Republican" lines added to the embedded corpus (none by default).
+TEST(ExperimentSotuFacts, NoneByDefaultCountOnRequestEmbeddedOnly) {
+  EXPECT_EQ(load_experiment(kExperiment, {}).sotu_facts, 0);
+  EXPECT_EQ(load_experiment(kExperiment, {"pretrain.sotu_facts=400"}).sotu_facts, 400);
+  test::expect_error([] { load_experiment(kExperiment, {"pretrain.sotu_facts=-1"}); }, ExitCode::Usage,
+                     {"tiny-test.ini", "pretrain.sotu_facts", "0 or more"});
+  test::expect_error([] { load_experiment(kExperiment, {"pretrain.sotu_facts=many"}); }, ExitCode::Usage,
+                     {"tiny-test.ini", "pretrain.sotu_facts"});
+  test::expect_error(
+      [] { load_experiment(kExperiment, {"pretrain.sotu_facts=10", "pretrain.corpus=corpus.jsonl"}); },
+      ExitCode::Usage, {"pretrain.sotu_facts", "embedded corpus"});
+}
+
 }  // namespace
 }  // namespace w2s

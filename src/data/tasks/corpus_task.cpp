@@ -13,6 +13,10 @@
 // ("1861 Republican: "): pretraining then states which party gave each year's speech, so that an
 // experiment can ask whether weak supervision elicits what the strong model has read
 // (docs/results.md §7). Exclusion still finds a test passage in its headed document.
+// With sotu_facts the corpus also holds that many short lists, "1861 Republican" per line for every
+// speech, each list in its own seeded order (so that a line is recalled from its year, not from
+// the lines around it): the dense form of the same fact, as a real LM has read lists of
+// presidents many times (docs/results.md §9). They hold no passage text, so exclusion keeps them.
 #include <algorithm>
 #include <unordered_set>
 
@@ -86,6 +90,20 @@ void add_speeches(const std::string& cache_dir, bool as_passages, const std::str
   }
 }
 
+// count lists of "YYYY Party" lines, one per speech, each list a document in its own seeded order.
+void add_sotu_facts(const std::string& cache_dir, int64_t count, uint64_t seed, std::vector<Document>& docs) {
+  if (count == 0) return;
+  std::vector<Speech> speeches = load_speeches(cache_dir);
+  std::vector<int64_t> indices;
+  for (const auto& speech : speeches) indices.push_back(speech.index);
+  for (int64_t c = 0; c < count; ++c) {
+    std::string list;
+    for (size_t k : seeded_order(indices, seed, strfmt("corpus.sotu-facts.%lld", (long long)c)))
+      list += strfmt("%d %s\n", speeches[k].year, speeches[k].party.c_str());
+    docs.push_back({strfmt("sotu/facts-%lld", (long long)c), std::move(list)});
+  }
+}
+
 void add_emails(const std::string& cache_dir, size_t max_body_bytes, std::vector<Document>& docs) {
   std::unordered_set<std::string> seen;
   for (auto& email : load_emails(cache_dir, max_body_bytes)) {
@@ -104,6 +122,7 @@ ConvertSummary build_corpus(const ConvertOptions& options) {
   std::vector<Document> docs;
   add_moby_dick(options.cache_dir, docs);
   add_speeches(options.cache_dir, options.sotu_passages, options.sotu_headers, docs);
+  add_sotu_facts(options.cache_dir, options.sotu_facts, options.seed, docs);
   add_emails(options.cache_dir, static_cast<size_t>(options.max_body_bytes), docs);
 
   // Every test text of every --exclude file, remembered with where it came from.

@@ -8,6 +8,10 @@
 // With year_prefix each passage starts with "YYYY: ", the year of its speech: the text alone
 // carries little party signal for small models (docs/results.md), the year a graded one
 // (coarse era → party is easy, the exact administration from nearby years is harder).
+// With year_suffix each passage ends with "\nYYYY " instead: the input then stops where a corpus
+// with party headers ("1861 Republican: ", or the facts lists of convert corpus --sotu-facts) has
+// the party next, so the last token — the one the classification head reads — is where a
+// pretrained LM recalls it (prepare such data with --overlong truncate-start to keep the end).
 #include <algorithm>
 
 #include "core/error.h"
@@ -31,14 +35,20 @@ constexpr int64_t kPassagesPerSpeechId = 10000;  // passage id = speech index * 
 
 int32_t party_label(const std::string& party) { return party == "Democratic" ? 0 : party == "Republican" ? 1 : -1; }
 
-std::vector<TaskRow> speech_rows(const Speech& speech, int32_t label, bool year_prefix) {
+std::string passage_text(const Speech& speech, std::string passage, const ConvertOptions& options) {
+  if (options.year_prefix) return strfmt("%d: ", speech.year) + passage;
+  if (options.year_suffix) return passage + strfmt("\n%d ", speech.year);
+  return passage;
+}
+
+std::vector<TaskRow> speech_rows(const Speech& speech, int32_t label, const ConvertOptions& options) {
   std::vector<std::string> passages = sotu_passages(speech.text);
   std::vector<TaskRow> rows;
   for (size_t k = 0; k < passages.size() && k < static_cast<size_t>(kPassagesPerSpeechId); ++k) {
     TaskRow row;
     row.id = speech.index * kPassagesPerSpeechId + static_cast<int64_t>(k);
     row.label = label;
-    row.txt = year_prefix ? strfmt("%d: ", speech.year) + passages[k] : std::move(passages[k]);
+    row.txt = passage_text(speech, std::move(passages[k]), options);
     row.extra["year"] = speech.year;
     row.extra["speaker"] = speech.name;
     row.extra["speech"] = speech.file;
@@ -108,6 +118,7 @@ ConvertSummary convert_sotu_party(const ConvertOptions& options) {
                             (long long)options.test_size));
   if (options.split != "speech" && options.split != "passage")
     throw UsageError("--split must be speech or passage, got '" + options.split + "'");
+  if (options.year_prefix && options.year_suffix) throw UsageError("--year-prefix and --year-suffix exclude each other");
   ConvertSummary summary;
   std::vector<Speech> speeches = load_speeches(options.cache_dir);
 
@@ -121,7 +132,7 @@ ConvertSummary convert_sotu_party(const ConvertOptions& options) {
     }
     for (size_t k : seeded_order(indices, options.seed, "sotu.test-speeches"))
       speech_passages[label].push_back(
-          speech_rows(speeches[static_cast<size_t>(indices[k])], label, options.year_prefix));
+          speech_rows(speeches[static_cast<size_t>(indices[k])], label, options));
   }
   for (const auto& s : speeches) other_parties += party_label(s.party) < 0;
 
@@ -147,6 +158,7 @@ ConvertSummary convert_sotu_party(const ConvertOptions& options) {
                                    speeches.size(), (long long)other_parties, split.test_speeches,
                                    kTestPassagesPerSpeech, kSotuMinPassageBytes, kSotuMaxPassageBytes));
   if (options.year_prefix) summary.lines.push_back("each passage starts with its speech's year (--year-prefix)");
+  if (options.year_suffix) summary.lines.push_back("each passage ends with a new line and its speech's year (--year-suffix)");
   summary.lines.push_back(describe_rows("train", train) +
                           strfmt(" (undersampled to balance from %zu passages)", train_before));
   summary.lines.push_back(describe_rows("test", test));

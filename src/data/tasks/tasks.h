@@ -22,9 +22,11 @@ struct ConvertOptions {
   int64_t max_body_bytes = 1500;  // spam and corpus: e-mail bodies are cut here
   std::vector<std::string> exclude;  // corpus: test.jsonl files whose texts must not appear
   bool year_prefix = false;  // sotu-party: each passage starts with its speech's year ("1905: ...")
+  bool year_suffix = false;  // sotu-party: each passage ends with a new line and its year ("...\n1905 ")
   std::string split = "speech";  // sotu-party: "speech" (test speeches unseen) | "passage" (random passages)
   bool sotu_passages = false;    // corpus: SOTU speeches enter as their passages, one document each
   std::string sotu_headers = "none";  // corpus: SOTU documents lead with nothing | "1861: " (year) | "1861 Republican: " (party)
+  int64_t sotu_facts = 0;  // corpus: this many documents listing "1861 Republican" for every speech, each in its own seeded order
 };
 
 // Summary of what was written, for the command's report and for tests.
