@@ -128,6 +128,10 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"finetune.optimizer", str(&ExperimentConfig::finetune_optimizer)},
       {"finetune.weight_decay", dbl("finetune.weight_decay", &ExperimentConfig::finetune_weight_decay)},
       {"finetune.warmup_steps", i32("finetune.warmup_steps", &ExperimentConfig::finetune_warmup)},
+      {"finetune.freeze_backbone",
+       [file](ExperimentConfig& c, const std::string& v) {
+         c.freeze_backbone = parse_bool(file, "finetune.freeze_backbone", v);
+       }},
       {"finetune.aux_alpha_max", dbl("finetune.aux_alpha_max", &ExperimentConfig::aux_alpha_max)},
       {"finetune.aux_warmup_frac", dbl("finetune.aux_warmup_frac", &ExperimentConfig::aux_warmup_frac)},
       {"finetune.kd_temperature", dbl("finetune.kd_temperature", &ExperimentConfig::kd_temperature)},

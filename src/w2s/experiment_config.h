@@ -71,6 +71,7 @@ struct ExperimentConfig {
   std::string finetune_optimizer = "adam";
   double finetune_weight_decay = 0.0;
   int finetune_warmup = 0;
+  bool freeze_backbone = false;  // finetune.freeze_backbone: linear probes (w2s train --freeze-backbone)
   double aux_alpha_max = 0.75;
   double aux_warmup_frac = 0.2;
   double kd_temperature = 1.0;

@@ -198,11 +198,14 @@ void Pipeline::plan_pretraining() {
 std::vector<std::string> Pipeline::finetune_args(const std::string& size, int seed) const {
   const SizeSpec& spec = cfg_.size(size);
   double lr = spec.finetune_lr > 0 ? spec.finetune_lr : cfg_.finetune_lr;
-  return {"--init", init_of(size), "--epochs", strfmt("%g", cfg_.finetune_epochs), "--batch-size",
-          std::to_string(cfg_.finetune_batch), "--micro-batch", std::to_string(cfg_.finetune_micro), "--lr",
-          strfmt("%g", lr), "--optimizer", cfg_.finetune_optimizer, "--weight-decay",
-          strfmt("%g", cfg_.finetune_weight_decay), "--warmup-steps", std::to_string(cfg_.finetune_warmup), "--seed",
-          std::to_string(seed), "--tp", std::to_string(cfg_.tp), "--log-every", "1000", "--no-save-optimizer"};
+  std::vector<std::string> args = {
+      "--init", init_of(size), "--epochs", strfmt("%g", cfg_.finetune_epochs), "--batch-size",
+      std::to_string(cfg_.finetune_batch), "--micro-batch", std::to_string(cfg_.finetune_micro), "--lr",
+      strfmt("%g", lr), "--optimizer", cfg_.finetune_optimizer, "--weight-decay",
+      strfmt("%g", cfg_.finetune_weight_decay), "--warmup-steps", std::to_string(cfg_.finetune_warmup), "--seed",
+      std::to_string(seed), "--tp", std::to_string(cfg_.tp), "--log-every", "1000", "--no-save-optimizer"};
+  if (cfg_.freeze_backbone) args.push_back("--freeze-backbone");
+  return args;
 }
 
 void Pipeline::add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd) {

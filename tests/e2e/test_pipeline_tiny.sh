@@ -76,4 +76,14 @@ check "only 'student s1 -> s3 (auxconf), toy seed 1' ran again (its eval output 
 
 echo "changed settings redo what depends on them"
 "$W2S_BIN" pipeline --config tiny.ini --set finetune.lr=2e-3 --dry-run > /dev/null
+
+echo "finetune.freeze_backbone makes every fine-tuning run a linear probe, and no pretraining"
+"$W2S_BIN" pipeline --config tiny.ini --set finetune.freeze_backbone=true --dry-run > probe.log 2>&1 ||
+  fail "dry run with finetune.freeze_backbone failed"
+trains=$(grep -c '^    \$ .* train ' probe.log)
+frozen=$(grep '^    \$ .* train ' probe.log | grep -c -- '--freeze-backbone')
+pretrains=$(grep '^    \$ .* pretrain ' probe.log | grep -c -- '--freeze-backbone')
+[ "$trains" -gt 0 ] && [ "$frozen" -eq "$trains" ] || fail "$frozen of $trains train stages carry --freeze-backbone"
+[ "$pretrains" -eq 0 ] || fail "a pretrain stage carries --freeze-backbone"
+check "$frozen of $trains train stages are linear probes"
 echo PASS
