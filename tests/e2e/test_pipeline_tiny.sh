@@ -80,9 +80,12 @@ echo "changed settings redo what depends on them"
 echo "finetune.freeze_backbone makes every fine-tuning run a linear probe, and no pretraining"
 "$W2S_BIN" pipeline --config tiny.ini --set finetune.freeze_backbone=true --dry-run > probe.log 2>&1 ||
   fail "dry run with finetune.freeze_backbone failed"
-trains=$(grep -c '^    \$ .* train ' probe.log)
-frozen=$(grep '^    \$ .* train ' probe.log | grep -c -- '--freeze-backbone')
-pretrains=$(grep '^    \$ .* pretrain ' probe.log | grep -c -- '--freeze-backbone')
+# grep exits 1 when it matches nothing; under `set -e -o pipefail` that must not end the script
+# silently, so these counts never fail.
+stage_lines() { grep "^    \\$ .* $1 " probe.log || true; }
+trains=$(stage_lines train | wc -l)
+frozen=$(stage_lines train | { grep -c -- '--freeze-backbone' || true; })
+pretrains=$(stage_lines pretrain | { grep -c -- '--freeze-backbone' || true; })
 [ "$trains" -gt 0 ] && [ "$frozen" -eq "$trains" ] || fail "$frozen of $trains train stages carry --freeze-backbone"
 [ "$pretrains" -eq 0 ] || fail "a pretrain stage carries --freeze-backbone"
 check "$frozen of $trains train stages are linear probes"
