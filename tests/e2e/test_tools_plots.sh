@@ -2,8 +2,9 @@
 # tools/ on a finished experiment: the tiny experiment (configs/experiments/tiny-test.ini, seconds)
 # through `w2s pipeline`, then tools/sweep_table.py (Markdown PGR grid + CSV), tools/plot_results.py
 # (accuracy and PGR vs strong size; scaling from a scaling-study CSV, here produced by
-# jobs/scaling-study --collect from hand-made points) and tools/w2s-h5info. Checks the files:
-# real PNGs of plausible size, a grid row for the pair, CSV values equal to report.json's.
+# jobs/scaling-study --collect from hand-made points), tools/cluster_bootstrap.py and
+# tools/w2s-h5info. Checks the files: real PNGs of plausible size, a grid row for the pair, CSV
+# values and the cluster bootstrap's point PGR equal to report.json's.
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$SRC/tests/e2e/lib_tiny.sh"
 cp -r "$SRC/configs" .
@@ -20,6 +21,21 @@ for k in ("p_weak", "p_w2s", "p_ceiling"):
     assert abs(float(c[0][k]) - r[k]) < 1e-12, k
 PYEOF
 check "sweep table (Markdown grid) and CSV match report.json"
+$PY - "$R/report.json" "$SRC/tools/cluster_bootstrap.py" $R <<'PYEOF' || fail "cluster_bootstrap.py disagrees with report.json"
+import json, math, re, subprocess, sys
+r = json.load(open(sys.argv[1]))["rows"][0]
+out = subprocess.run([sys.executable, sys.argv[2], sys.argv[3], r["task"], r["weak"], r["strong"], r["loss"],
+                      "--div", "1", "--per-seed", "--resamples", "300"], check=True, capture_output=True, text=True).stdout
+m = re.search(r"PGR (\S+) \[(\S+), (\S+)\]", out)
+assert m, out
+point = float(m.group(1))
+if r["pgr_defined"]:
+    assert abs(point - r["pgr"]) < 5e-4, (point, r["pgr"])
+else:
+    assert math.isnan(point), out
+print("  " + out.strip())
+PYEOF
+check "cluster_bootstrap.py's point PGR is report.json's"
 for kind in accuracy pgr; do
   $PY "$SRC/tools/plot_results.py" $kind $R --out $kind.png > /dev/null || fail "plot $kind failed"
 done
