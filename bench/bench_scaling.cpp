@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/philox.h"
 #include "data/lm_dataset.h"
-#include "w2s/trainer.h"
+#include "train/trainer.h"
 
 using namespace w2s;
 

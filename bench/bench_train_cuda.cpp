@@ -1,4 +1,4 @@
-// Training throughput of the GPU model (src/ops/cuda/gpt2_cuda.h, tp = 1, one GPU): tokens/s,
+// Training throughput of the GPU model (src/model/gpt2_cuda.h, tp = 1, one GPU): tokens/s,
 // MFU against 989 TFLOP/s (H100/H200 dense bf16) and peak device memory, for a GPT-2
 // 124M-shaped model at B = 16, T = 1024 by default. A step is what the Trainer does: zero the
 // gradients, forward + backward of the mean token loss, global-norm clipping at 1, AdamW.
@@ -16,8 +16,8 @@
 
 #include "core/philox.h"
 #include "model/params.h"
-#include "ops/cuda/cuda_check.h"
-#include "ops/cuda/gpt2_cuda.h"
+#include "core/cuda_check.h"
+#include "model/gpt2_cuda.h"
 #include "optim/adamw.h"
 
 #include "bench_args.h"

@@ -1,5 +1,5 @@
 // The classification head (model/gpt2.cpp's classifier_forward/backward) and its soft-label
-// cross-entropy (w2s/losses.cpp "gt"/"xent"). K is small (2–10 classes): one warp per dot
+// cross-entropy (loss/losses.cpp "gt"/"xent"). K is small (2–10 classes): one warp per dot
 // product forward; thread-per-output sums in fixed order backward (deterministic).
 #include "common.cuh"
 

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "ops/cuda/cuda_check.h"
-#include "ops/cuda/cuda_ops.h"
+#include "core/cuda_check.h"
+#include "kernels/cuda_kernels.h"
 
 namespace w2s::cuda {
 

@@ -1,4 +1,4 @@
-"""What a run tree (src/w2s/run_layout.h) holds: checkpoint progress, predictions, label sets.
+"""What a run tree (src/experiment/run_layout.h) holds: checkpoint progress, predictions, label sets.
 
 Every w2s output is written to a temporary name and renamed when complete, so a file that exists
 is whole; a checkpoint is finished when its /state step equals total_steps. Checkpoint state is

@@ -4,7 +4,7 @@
 #include "cli/command.h"
 #include "cli/options.h"
 #include "core/log.h"
-#include "w2s/analyze.h"
+#include "experiment/analyze.h"
 
 namespace w2s {
 namespace {

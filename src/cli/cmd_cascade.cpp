@@ -1,4 +1,4 @@
-// `w2s cascade`: cascading inference (src/w2s/cascade.h). Both models answer every example of
+// `w2s cascade`: cascading inference (src/studies/cascade.h). Both models answer every example of
 // a test set — distributed like `w2s label`: DP ranks take contiguous ranges of the dataset's
 // fixed inference batches, each pass is timed barrier to barrier, rank 0 gathers the
 // probabilities — and the cascade's accuracy, deferred fraction, FLOPs and time are reported
@@ -19,8 +19,8 @@
 #include "core/strings.h"
 #include "core/timer.h"
 #include "io/checkpoint.h"
-#include "w2s/cascade.h"
-#include "w2s/inference.h"
+#include "studies/cascade.h"
+#include "infer/inference.h"
 
 namespace w2s {
 namespace {

@@ -2,7 +2,7 @@
 // with accuracy (or MSE for regression) printed. Ranks split the examples.
 #include "cli/command.h"
 #include "cli/options.h"
-#include "w2s/stages.h"
+#include "infer/label_eval.h"
 
 namespace w2s {
 namespace {

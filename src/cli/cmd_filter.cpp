@@ -1,5 +1,5 @@
 // `w2s filter`: scores every document of a packed LM dataset by a (weak) model's mean token
-// cross-entropy (src/w2s/filter.h), distributed over DP ranks, and writes (atomically, rank 0)
+// cross-entropy (src/studies/filter.h), distributed over DP ranks, and writes (atomically, rank 0)
 //   --out          the kept documents as a new LM dataset (same schema and tokenizer attributes)
 //   --scores       HDF5 `w2s_kind` = "lm_doc_scores": /doc_ids int64 [D], /scores float64 [D]
 //                  (nats per token), /kept uint8 [D]
@@ -20,8 +20,8 @@
 #include "core/timer.h"
 #include "io/checkpoint.h"
 #include "io/h5.h"
-#include "w2s/filter.h"
-#include "w2s/inference.h"
+#include "studies/filter.h"
+#include "infer/inference.h"
 
 namespace w2s {
 namespace {

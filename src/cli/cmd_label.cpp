@@ -1,10 +1,10 @@
 // `w2s label`: the weak supervisor's distributed inference pass over held-out data, written as
-// HDF5 label shards + manifest.json (src/w2s/label_shards.h). Shards are fixed by --shards
+// HDF5 label shards + manifest.json (src/io/label_shards.h). Shards are fixed by --shards
 // (default: one per DP rank); DP ranks take shards round-robin, so any world size can resume
 // any shard set. Shards that already verify are skipped; the manifest is written last.
 #include "cli/command.h"
 #include "cli/options.h"
-#include "w2s/stages.h"
+#include "infer/label_eval.h"
 
 namespace w2s {
 namespace {

@@ -1,14 +1,15 @@
 // `w2s pipeline --config configs/experiments/X.ini`: the whole weak-to-strong experiment.
 #include "cli/command.h"
 #include "cli/options.h"
-#include "w2s/pipeline.h"
+#include "core/error.h"
+#include "experiment/pipeline.h"
 
 namespace w2s {
 namespace {
 
 int pipeline_command(const std::vector<std::string>& raw_args) {
-  // `--config FILE` names the experiment here (DESIGN §7 keeps --config for option files; an
-  // experiment file *is* this command's configuration, with sections of its own).
+  // `--config FILE` names the experiment here (other commands read option files with --config;
+  // an experiment file *is* this command's configuration, with sections of its own).
   std::vector<std::string> args = raw_args;
   for (auto& a : args)
     if (a == "--config") a = "--experiment";
@@ -29,6 +30,11 @@ int pipeline_command(const std::vector<std::string>& raw_args) {
                   "Keys: configs/experiments/README.md.",
       d, args, &pos);
   if (p.help) return 0;
+  o.run_command = [](const std::vector<std::string>& command) {
+    const CommandInfo* c = find_command(command.at(0));
+    if (!c) throw UsageError("pipeline stage names an unknown command " + command[0]);
+    return c->run(std::vector<std::string>(command.begin() + 1, command.end()));
+  };
   return run_pipeline(o);
 }
 

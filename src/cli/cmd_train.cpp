@@ -10,8 +10,8 @@
 #include "core/strings.h"
 #include "data/lm_dataset.h"
 #include "data/token_dataset.h"
-#include "w2s/inference_model.h"
-#include "w2s/trainer.h"
+#include "infer/inference_model.h"
+#include "train/trainer.h"
 
 namespace w2s {
 namespace {

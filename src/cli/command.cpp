@@ -7,4 +7,10 @@ std::vector<CommandInfo>& command_registry() {
   return registry;
 }
 
+const CommandInfo* find_command(const std::string& name) {
+  for (const CommandInfo& c : command_registry())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
 }  // namespace w2s

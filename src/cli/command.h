@@ -17,6 +17,8 @@ struct CommandInfo {
 };
 
 std::vector<CommandInfo>& command_registry();
+// The registered subcommand of that name, or nullptr.
+const CommandInfo* find_command(const std::string& name);
 
 struct CommandRegistrar {
   CommandRegistrar(const char* name, const char* summary, CommandFn fn, bool needs_mpi) {

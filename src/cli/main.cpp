@@ -36,9 +36,8 @@ int main(int argc, char** argv) {
     std::printf("w2s %s\n", W2S_VERSION);
     return 0;
   }
-  const auto& registry = w2s::command_registry();
-  auto it = std::find_if(registry.begin(), registry.end(), [&](auto& c) { return c.name == args[0]; });
-  if (it == registry.end()) {
+  const w2s::CommandInfo* it = w2s::find_command(args[0]);
+  if (!it) {
     std::fprintf(stderr, "w2s: unknown command '%s' (w2s --help lists them)\n", args[0].c_str());
     return 1;
   }

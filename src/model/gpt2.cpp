@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
-#include "ops/cpu_ops.h"
+#include "ops/cpu/cpu_ops.h"
 #include "parallel/tensor_parallel.h"
 
 namespace w2s {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "parallel/flat_layout.h"
 
 namespace w2s {
 
@@ -57,20 +58,10 @@ struct ParamTable {
 // The table for a config at a TP degree (wte rows padded to padded_vocab(tp)).
 ParamTable build_param_table(const ModelConfig& cfg, int tp);
 
-// Where each local shard lives in the flat buffers, grouped into gradient buckets. Buckets are
-// runs of whole tensors taken from the end of the table (the order backward finishes them);
-// each bucket is padded to a multiple of `align` elements (the DP size, for ZeRO-1 slicing).
-struct Bucket {
-  int first_param, last_param;  // [first, last) in table order
-  int64_t offset, size;         // in the flat buffer; size is a multiple of align
-};
-
-struct ParamLayout {
-  std::vector<int64_t> offset;  // per parameter, into the flat buffer
-  std::vector<Bucket> buckets;  // in backward (completion) order
-  int64_t total = 0;            // flat buffer length, padding included
-};
-
+// Where each local shard lives in the flat buffers (parallel/flat_layout.h), grouped into
+// gradient buckets. Buckets are runs of whole tensors taken from the end of the table (the order
+// backward finishes them); each bucket is padded to a multiple of `align` elements (the DP size,
+// for ZeRO-1 slicing).
 ParamLayout build_param_layout(const ParamTable& table, int tp, int align, int64_t bucket_elems);
 
 // Initial value of every element of the local shard, from Philox at its global index: the

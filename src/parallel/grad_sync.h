@@ -15,7 +15,7 @@
 
 #include "comm/mpi_communicator.h"
 #include "core/timer.h"
-#include "model/params.h"
+#include "parallel/flat_layout.h"
 
 namespace w2s {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <limits>
 
-#include "ops/cpu_ops.h"
+#include "ops/cpu/cpu_ops.h"
 
 namespace w2s {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "comm/communicator.h"
-#include "ops/cuda/cuda_check.h"
-#include "ops/cuda/cuda_ops.h"
+#include "core/cuda_check.h"
+#include "kernels/cuda_kernels.h"
 
 namespace w2s::cuda::test {
 

@@ -1,5 +1,5 @@
-// Each CUDA kernel against its CPU op (src/ops/cpu_ops.h, parallel/tensor_parallel.h,
-// w2s/losses.h) on fresh random inputs, fp32 and bf16 instantiations. Outputs start poisoned
+// Each CUDA kernel against its CPU op (src/ops/cpu/cpu_ops.h, parallel/tensor_parallel.h,
+// loss/losses.h) on fresh random inputs, fp32 and bf16 instantiations. Outputs start poisoned
 // (NaN); accumulating outputs start from random values on both sides, so += is checked too.
 //
 // Tolerances: fp32 kernels differ from the CPU only in summation order and FMA contraction:
@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "cuda_test_util.h"
-#include "ops/cpu_ops.h"
+#include "ops/cpu/cpu_ops.h"
 #include "ops/cuda/gemm.h"
 #include "parallel/tensor_parallel.h"
-#include "w2s/losses.h"
+#include "loss/losses.h"
 
 namespace w2s::cuda::test {
 namespace {

@@ -1,4 +1,4 @@
-// Gpt2Cuda (src/ops/cuda/gpt2_cuda.h) against the CPU Gpt2 on identical weights, for fp32 and
+// Gpt2Cuda (src/model/gpt2_cuda.h) against the CPU Gpt2 on identical weights, for fp32 and
 // bf16 storage: LM logits and loss, every parameter gradient (with accumulation over two
 // micro-batches of different shapes), the classification head (full and linear probe), and a
 // 50-step AdamW run whose loss must stay within 1% of the CPU run's at every step.
@@ -32,7 +32,7 @@
 #include "core/error.h"
 #include "cuda_test_util.h"
 #include "model/gpt2.h"
-#include "ops/cuda/gpt2_cuda.h"
+#include "model/gpt2_cuda.h"
 #include "optim/adamw.h"
 
 namespace w2s::cuda::test {

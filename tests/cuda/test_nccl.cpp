@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cuda_test_util.h"
-#include "ops/cuda/nccl_communicator.h"
+#include "comm/nccl_communicator.h"
 
 namespace w2s::cuda::test {
 namespace {

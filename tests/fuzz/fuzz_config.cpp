@@ -7,7 +7,7 @@
 #include "cli/options.h"
 #include "fuzz_util.h"
 #include "model/config.h"
-#include "w2s/experiment_config.h"
+#include "experiment/experiment_config.h"
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include "fuzz_util.h"
 #include "io/checkpoint.h"
 #include "io/h5.h"
-#include "w2s/label_shards.h"
+#include "io/label_shards.h"
 
 namespace {
 using namespace w2s;

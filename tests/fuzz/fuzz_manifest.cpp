@@ -1,10 +1,10 @@
-// Label-set manifest.json (LabelSet::open, src/w2s/label_shards.h): two real shards are written
+// Label-set manifest.json (LabelSet::open, src/io/label_shards.h): two real shards are written
 // once; each input becomes DIR/manifest.json and the set is opened. "@SHA0@" / "@SHA1@" in the
 // input are replaced by the shards' real sha256, so mutations of a valid manifest (the seed
 // corpus) get past the hash check and reach the attribute, count and id checks.
 #include "core/sha256.h"
 #include "fuzz_util.h"
-#include "w2s/label_shards.h"
+#include "io/label_shards.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include "data/lm_dataset.h"
 #include "data/token_dataset.h"
 #include "io/h5.h"
-#include "w2s/trainer.h"
+#include "train/trainer.h"
 
 namespace w2s::test {
 

@@ -11,7 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "w2s/losses.h"
+#include "loss/losses.h"
 
 using namespace w2s;
 using nlohmann::json;

@@ -10,9 +10,9 @@
 #include "core/error.h"
 #include "core/philox.h"
 #include "test_util.h"
-#include "w2s/analyze.h"
-#include "w2s/predictions.h"
-#include "w2s/run_layout.h"
+#include "experiment/analyze.h"
+#include "io/predictions.h"
+#include "experiment/run_layout.h"
 
 using namespace w2s;
 

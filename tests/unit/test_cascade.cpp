@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "w2s/cascade.h"
+#include "studies/cascade.h"
 
 using namespace w2s;
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.h"
-#include "w2s/experiment_config.h"
+#include "experiment/experiment_config.h"
 
 namespace w2s {
 namespace {

@@ -9,7 +9,7 @@
 #include "comm/process_grid.h"
 #include "core/error.h"
 #include "test_util.h"
-#include "w2s/filter.h"
+#include "studies/filter.h"
 
 using namespace w2s;
 

@@ -1,13 +1,13 @@
-// w2s/inference_model.h: the device choice of `w2s eval` / `w2s label`. The CPU model's head
+// infer/inference_model.h: the device choice of `w2s eval` / `w2s label`. The CPU model's head
 // through InferenceModel gives exactly Gpt2::classifier_forward's logits; --device cuda on a
 // machine (or build) without a GPU is a clear error, never a silent CPU run.
 #include <gtest/gtest.h>
 
 #include "io/checkpoint.h"
 #include "test_util.h"
-#include "w2s/inference_model.h"
+#include "infer/inference_model.h"
 #ifdef W2S_HAVE_CUDA
-#include "ops/cuda/cuda_check.h"
+#include "core/cuda_check.h"
 #endif
 
 namespace w2s {

@@ -15,7 +15,7 @@
 #include "core/sha256.h"
 #include "io/h5.h"
 #include "test_util.h"
-#include "w2s/label_shards.h"
+#include "io/label_shards.h"
 
 using namespace w2s;
 namespace fs = std::filesystem;

@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "core/philox.h"
-#include "w2s/losses.h"
+#include "loss/losses.h"
 
 using namespace w2s;
 

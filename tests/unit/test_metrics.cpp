@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "core/philox.h"
-#include "w2s/metrics.h"
+#include "experiment/metrics.h"
 
 using namespace w2s;
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/philox.h"
-#include "w2s/metrics.h"
+#include "experiment/metrics.h"
 
 using namespace w2s;
 

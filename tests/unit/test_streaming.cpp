@@ -19,10 +19,10 @@
 #include "data/token_dataset.h"
 #include "io/h5.h"
 #include "test_util.h"
-#include "w2s/inference.h"
-#include "w2s/label_shards.h"
-#include "w2s/losses.h"
-#include "w2s/train_targets.h"
+#include "infer/inference.h"
+#include "io/label_shards.h"
+#include "loss/losses.h"
+#include "train/train_targets.h"
 
 using namespace w2s;
 

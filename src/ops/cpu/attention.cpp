@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ops/cpu/vmath.h"
-#include "ops/cpu_ops.h"
+#include "ops/cpu/cpu_ops.h"
 
 namespace w2s::cpu {
 namespace {

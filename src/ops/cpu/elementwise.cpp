@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "ops/cpu/vmath.h"
-#include "ops/cpu_ops.h"
+#include "ops/cpu/cpu_ops.h"
 
 namespace w2s::cpu {
 namespace {

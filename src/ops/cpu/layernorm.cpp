@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "ops/cpu_ops.h"
+#include "ops/cpu/cpu_ops.h"
 
 namespace w2s::cpu {
 namespace {

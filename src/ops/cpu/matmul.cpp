@@ -1,7 +1,7 @@
 // Linear layers through OpenBLAS sgemm. W is [in, out] (HF Conv1D), row-major.
 #include <cblas.h>
 
-#include "ops/cpu_ops.h"
+#include "ops/cpu/cpu_ops.h"
 
 namespace w2s::cpu {
 

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "ops/cuda/cuda_check.h"
+#include "core/cuda_check.h"
 
 namespace w2s::cuda {
 

@@ -28,7 +28,7 @@
 #include <tuple>
 
 #include "core/error.h"
-#include "ops/cuda/cuda_ops.h"
+#include "kernels/cuda_kernels.h"
 
 namespace w2s::cuda {
 

@@ -4,7 +4,7 @@
 #include <type_traits>
 
 #include "core/error.h"
-#include "ops/cuda/cuda_check.h"
+#include "core/cuda_check.h"
 
 namespace w2s::cuda {
 namespace {

@@ -10,7 +10,7 @@
 #include <map>
 #include <tuple>
 
-#include "ops/cuda/cuda_ops.h"
+#include "kernels/cuda_kernels.h"
 
 namespace w2s::cuda {
 

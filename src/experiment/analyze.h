@@ -1,0 +1,33 @@
+// `w2s analyze RUN_DIR`: reads every model's predictions.h5 in an experiment tree
+// (src/experiment/run_layout.h) and reports, for every task × (weak, strong) pair × loss over all
+// seeds: P_weak, P_w2s, P_ceiling, PGR with a paired bootstrap CI (over seeds and test
+// examples), student–supervisor agreement, calibration (ECE), and misfit (Charikar et al.
+// 2024: squared distance between student and supervisor probabilities on the test split) beside
+// the errors it predicts; which weak supervisor the misfit would choose for each strong model;
+// and bootstrapping chains beside the direct transfer.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace w2s {
+
+struct AnalyzeOptions {
+  std::string root;
+  int resamples = 1000;
+  double level = 0.95;
+  uint64_t seed = 0;
+};
+
+struct AnalyzeResult {
+  nlohmann::json report;  // what report.json holds
+  std::string table;      // the printed table (also report.md)
+};
+
+AnalyzeResult analyze_experiment(const AnalyzeOptions& options);
+
+// analyze_experiment, then report.json at `out` (default ROOT/report.json) and report.md beside
+// it, both written atomically. Returns the result so the caller decides when to print the table.
+AnalyzeResult write_experiment_report(const AnalyzeOptions& options, std::string out = "");
+
+}  // namespace w2s

@@ -1,0 +1,421 @@
+#include "experiment/pipeline.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "core/strings.h"
+#include "core/timer.h"
+#include "data/lm_dataset.h"
+#include "data/token_dataset.h"
+#include "io/checkpoint.h"
+#include "experiment/analyze.h"
+#include "experiment/experiment_config.h"
+#include "io/label_shards.h"
+#include "io/predictions.h"
+#include "experiment/run_layout.h"
+#include "train/trainer.h"
+
+namespace w2s {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Preempted {};
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+// One stage: a w2s subcommand, the folder it owns, and how to tell its output is complete.
+struct Stage {
+  std::string title;
+  std::vector<std::string> command;  // subcommand first
+  std::string out_dir;               // holds the stage stamp
+  bool root_only = false;            // data preparation runs on rank 0 alone
+  std::function<bool()> verified;    // true when the outputs exist and open cleanly
+};
+
+// Options whose value is an input file (or folder) whose content the stage depends on.
+bool is_input_option(const std::string& opt) {
+  return opt == "--data" || opt == "--init" || opt == "--model" || opt == "--labels" || opt == "--train" ||
+         opt == "--test" || opt == "--lm-jsonl";
+}
+
+std::string input_identity(const std::string& path) {
+  if (fs::is_directory(path)) {
+    std::string manifest = path + "/manifest.json";
+    return file_exists(manifest) ? sha256_file(manifest) : "missing";
+  }
+  return file_exists(path) ? sha256_file(path) : "missing";
+}
+
+// The stamp written after a stage succeeds: its command line and the hashes of its inputs.
+std::string stamp_of(const Stage& s) {
+  nlohmann::json inputs = nlohmann::json::object();
+  for (size_t i = 0; i + 1 < s.command.size(); ++i)
+    if (is_input_option(s.command[i])) inputs[s.command[i + 1]] = input_identity(s.command[i + 1]);
+  return nlohmann::json({{"command", s.command}, {"inputs", inputs}}).dump(2) + "\n";
+}
+
+std::string stamp_path(const Stage& s) { return s.out_dir + "/.w2s-stage.json"; }
+
+bool done_training(const std::string& run_dir) {
+  try {
+    CheckpointInfo info = read_checkpoint_info(layout::checkpoint(run_dir));
+    return info.state.total_steps > 0 && info.state.step == info.state.total_steps;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+template <class Fn>
+bool opens(Fn fn) {
+  try {
+    fn();
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+std::string shell_line(const std::vector<std::string>& cmd) {
+  std::string out = "w2s";
+  for (const auto& a : cmd) out += " " + a;
+  return out;
+}
+
+class Pipeline {
+ public:
+  Pipeline(ExperimentConfig cfg, const PipelineOptions& o)
+      : cfg_(std::move(cfg)), dry_run_(o.dry_run), run_command_(o.run_command) {}
+  int run();
+
+ private:
+  void plan();
+  void plan_data();
+  void plan_pretraining();
+  void plan_task_seed(const TaskSpec& task, int seed);
+  void plan_chain(const TaskSpec& task, int seed, const std::string& loss);
+  void add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd);
+  void add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5);
+  void add_label(const std::string& title, const std::string& model_run, const std::string& data,
+                 const std::string& out_dir);
+  std::vector<std::string> finetune_args(const std::string& size, int seed) const;
+  std::string init_of(const std::string& size) const;
+  void execute(const Stage& s, size_t index);
+
+  ExperimentConfig cfg_;
+  bool dry_run_;
+  std::function<int(const std::vector<std::string>&)> run_command_;
+  std::vector<Stage> stages_;
+  std::string lm_data_;
+};
+
+std::string Pipeline::init_of(const std::string& size) const {
+  const SizeSpec& spec = cfg_.size(size);
+  return spec.init.empty() ? layout::checkpoint(layout::pretrained(cfg_.out, size)) : spec.init;
+}
+
+void Pipeline::plan_data() {
+  for (const TaskSpec& t : cfg_.tasks) {
+    if (!t.embedded()) continue;
+    std::string dir = layout::task_data(cfg_.out, t.name);
+    std::vector<std::string> convert = {"convert", "--task", t.name, "--out-dir", dir,
+                                        "--test-size", std::to_string(cfg_.test_size_of(t))};
+    if (t.year_prefix) convert.push_back("--year-prefix");
+    if (t.year_suffix) convert.push_back("--year-suffix");
+    if (t.split != "speech") convert.insert(convert.end(), {"--split", t.split});
+    stages_.push_back({"data: " + t.name,
+                       convert,
+                       dir,
+                       true,
+                       [dir] { return file_exists(dir + "/train.jsonl") && file_exists(dir + "/test.jsonl"); }});
+  }
+  bool needs_corpus = std::any_of(cfg_.sizes.begin(), cfg_.sizes.end(),
+                                  [&](const std::string& s) { return cfg_.size(s).init.empty(); });
+  if (!needs_corpus) return;
+  std::string dir = layout::corpus_dir(cfg_.out);
+  std::string jsonl = cfg_.corpus;
+  if (ends_with(cfg_.corpus, ".h5")) {
+    lm_data_ = cfg_.corpus;
+    return;
+  }
+  if (cfg_.corpus == "embedded") {
+    jsonl = dir + "/corpus.jsonl";
+    std::vector<std::string> cmd = {"convert", "--task", "corpus", "--out-dir", dir};
+    // A test set split by passage holds passages of every speech: exclude passage by passage. With
+    // pretrain.sotu_passages so too for a speech split: the untested passages of a test speech stay.
+    if (cfg_.sotu_passages ||
+        std::any_of(cfg_.tasks.begin(), cfg_.tasks.end(), [](const TaskSpec& t) { return t.split == "passage"; }))
+      cmd.push_back("--sotu-passages");
+    if (cfg_.sotu_headers != "none") {
+      cmd.push_back("--sotu-headers");
+      cmd.push_back(cfg_.sotu_headers);
+    }
+    if (cfg_.sotu_facts > 0) cmd.insert(cmd.end(), {"--sotu-facts", std::to_string(cfg_.sotu_facts)});
+    for (const TaskSpec& t : cfg_.tasks) {
+      cmd.push_back("--exclude");
+      cmd.push_back(t.embedded() ? layout::task_data(cfg_.out, t.name) + "/test.jsonl" : t.test_jsonl);
+    }
+    stages_.push_back({"data: pretraining corpus (test texts excluded)", cmd, dir, true,
+                       [jsonl] { return file_exists(jsonl); }});
+  }
+  lm_data_ = dir + "/lm.h5";
+  std::string lm = lm_data_;
+  stages_.push_back({"data: tokenize corpus",
+                     {"prepare", "--lm", "--lm-jsonl", jsonl, "--out", lm, "--tokenizer", cfg_.tokenizer},
+                     dir + "/lm",
+                     true,
+                     [lm] { return opens([&] { LmDataset::open(lm); }); }});
+}
+
+void Pipeline::plan_pretraining() {
+  for (const std::string& size : cfg_.sizes) {
+    const SizeSpec& spec = cfg_.size(size);
+    if (!spec.init.empty()) continue;
+    std::string run = layout::pretrained(cfg_.out, size);
+    int64_t steps = spec.pretrain_steps >= 0 ? spec.pretrain_steps : cfg_.pretrain_steps;
+    double lr = spec.pretrain_lr > 0 ? spec.pretrain_lr : cfg_.pretrain_lr;
+    add_training("pretrain " + size, run,
+                 {"pretrain", "--data", lm_data_, "--run-dir", run, "--model", spec.model_ini, "--steps",
+                  std::to_string(steps), "--batch-size", std::to_string(cfg_.pretrain_batch), "--seq-len",
+                  std::to_string(cfg_.pretrain_seq), "--lr", strfmt("%g", lr), "--warmup-steps",
+                  std::to_string(cfg_.pretrain_warmup), "--weight-decay", strfmt("%g", cfg_.pretrain_weight_decay),
+                  "--grad-clip", "1", "--tp", std::to_string(cfg_.tp), "--log-every", "100"});
+  }
+}
+
+std::vector<std::string> Pipeline::finetune_args(const std::string& size, int seed) const {
+  const SizeSpec& spec = cfg_.size(size);
+  double lr = spec.finetune_lr > 0 ? spec.finetune_lr : cfg_.finetune_lr;
+  std::vector<std::string> args = {
+      "--init", init_of(size), "--epochs", strfmt("%g", cfg_.finetune_epochs), "--batch-size",
+      std::to_string(cfg_.finetune_batch), "--micro-batch", std::to_string(cfg_.finetune_micro), "--lr",
+      strfmt("%g", lr), "--optimizer", cfg_.finetune_optimizer, "--weight-decay",
+      strfmt("%g", cfg_.finetune_weight_decay), "--warmup-steps", std::to_string(cfg_.finetune_warmup), "--seed",
+      std::to_string(seed), "--tp", std::to_string(cfg_.tp), "--log-every", "1000", "--no-save-optimizer"};
+  if (cfg_.freeze_backbone) args.push_back("--freeze-backbone");
+  return args;
+}
+
+void Pipeline::add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd) {
+  cmd.push_back("--resume");  // an interrupted run continues from its checkpoint
+  stages_.push_back({title, cmd, run_dir, false, [run_dir] { return done_training(run_dir); }});
+}
+
+void Pipeline::add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5) {
+  std::string out = layout::predictions(run_dir);
+  stages_.push_back({title,
+                     {"eval", "--model", layout::checkpoint(run_dir), "--data", test_h5, "--out", out, "--tp",
+                      std::to_string(cfg_.tp)},
+                     run_dir + "/eval",
+                     false,
+                     [out] { return opens([&] { read_predictions(out); }); }});
+}
+
+void Pipeline::add_label(const std::string& title, const std::string& model_run, const std::string& data,
+                         const std::string& out_dir) {
+  stages_.push_back({title,
+                     {"label", "--model", layout::checkpoint(model_run), "--data", data, "--out-dir", out_dir, "--batch",
+                      std::to_string(cfg_.label_batch), "--tp", std::to_string(cfg_.tp)},
+                     out_dir,
+                     false,
+                     [out_dir] { return opens([&] { LabelSet::open(out_dir); }); }});
+}
+
+void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
+  const std::string split = layout::task_split(cfg_.out, task.name, seed);
+  const std::string sd = layout::seed_dir(cfg_.out, task.name, seed);
+  const std::string data_dir = layout::task_data(cfg_.out, task.name);
+  std::string train = task.embedded() ? data_dir + "/train.jsonl" : task.train_jsonl;
+  std::string test = task.embedded() ? data_dir + "/test.jsonl" : task.test_jsonl;
+  std::string tag = task.name + " seed " + std::to_string(seed);
+  stages_.push_back({"data: split + tokenize " + tag,
+                     {"prepare", "--train", train, "--test", test, "--out-dir", split, "--tokenizer", cfg_.tokenizer,
+                      "--max-len", std::to_string(cfg_.max_len_of(task)), "--max-train",
+                      std::to_string(cfg_.max_train_of(task)),
+                      "--max-test", std::to_string(cfg_.max_test), "--overlong", cfg_.overlong_of(task), "--seed",
+                      std::to_string(seed)},
+                     split,
+                     true,
+                     [split] {
+                       return opens([&] {
+                         for (const char* f : {"/train_a.h5", "/train_b.h5", "/test.h5"}) TokenDataset::open(split + f);
+                       });
+                     }});
+  // Every size that is someone's supervisor or ceiling: fine-tuned on half A, ground truth.
+  std::vector<std::string> gt_sizes;
+  for (const auto& [w, s] : cfg_.pairs) gt_sizes.insert(gt_sizes.end(), {w, s});
+  gt_sizes.insert(gt_sizes.end(), cfg_.bootstrap.begin(), cfg_.bootstrap.end());
+  for (const std::string& size : cfg_.sizes) {
+    if (std::find(gt_sizes.begin(), gt_sizes.end(), size) == gt_sizes.end()) continue;
+    std::string run = layout::gt_run(sd, size);
+    std::vector<std::string> cmd = {"train", "--data", split + "/train_a.h5", "--run-dir", run};
+    for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
+    add_training("ground truth " + size + ", " + tag, run, cmd);
+    add_eval("eval ground truth " + size + ", " + tag, run, split + "/test.h5");
+  }
+  std::vector<std::string> weak_sizes;
+  for (const auto& [w, s] : cfg_.pairs)
+    if (std::find(weak_sizes.begin(), weak_sizes.end(), w) == weak_sizes.end()) weak_sizes.push_back(w);
+  if (!cfg_.bootstrap.empty() &&
+      std::find(weak_sizes.begin(), weak_sizes.end(), cfg_.bootstrap[0]) == weak_sizes.end())
+    weak_sizes.push_back(cfg_.bootstrap[0]);
+  for (const std::string& w : weak_sizes)
+    add_label("weak labels from " + w + ", " + tag, layout::gt_run(sd, w), split + "/train_b.h5", layout::labels(sd, w));
+  for (const auto& [w, s] : cfg_.pairs) {
+    for (const std::string& loss : cfg_.losses) {
+      std::string run = layout::student(sd, w, s, loss);
+      std::vector<std::string> cmd = {"train", "--data", split + "/train_b.h5", "--run-dir", run, "--labels",
+                                      layout::labels(sd, w), "--loss", loss, "--aux-alpha-max",
+                                      strfmt("%g", cfg_.aux_alpha_max), "--aux-warmup-frac",
+                                      strfmt("%g", cfg_.aux_warmup_frac), "--kd-temperature",
+                                      strfmt("%g", cfg_.kd_temperature)};
+      for (auto& a : finetune_args(s, seed)) cmd.push_back(a);
+      add_training("student " + w + " -> " + s + " (" + loss + "), " + tag, run, cmd);
+      add_eval("eval student " + w + " -> " + s + " (" + loss + "), " + tag, run, split + "/test.h5");
+    }
+  }
+  if (!cfg_.bootstrap.empty())
+    for (const std::string& loss : cfg_.losses) plan_chain(task, seed, loss);
+}
+
+// Bootstrapping (Burns et al. §4.3.1): m1's labels train m2; m2 labels B for m3; … The chain's
+// last model is evaluated on test into the chain folder's predictions.h5.
+void Pipeline::plan_chain(const TaskSpec& task, int seed, const std::string& loss) {
+  const std::string split = layout::task_split(cfg_.out, task.name, seed);
+  const std::string sd = layout::seed_dir(cfg_.out, task.name, seed);
+  const std::string dir = layout::chain(sd, cfg_.bootstrap, loss);
+  std::string tag = task.name + " seed " + std::to_string(seed);
+  std::string labels = layout::labels(sd, cfg_.bootstrap[0]);
+  std::string last_run;
+  for (size_t k = 1; k < cfg_.bootstrap.size(); ++k) {
+    const std::string& size = cfg_.bootstrap[k];
+    std::string run = dir + "/step-" + std::to_string(k);
+    std::vector<std::string> cmd = {"train", "--data", split + "/train_b.h5", "--run-dir", run, "--labels", labels,
+                                    "--loss", loss, "--aux-alpha-max", strfmt("%g", cfg_.aux_alpha_max),
+                                    "--aux-warmup-frac", strfmt("%g", cfg_.aux_warmup_frac)};
+    for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
+    add_training("bootstrap step " + std::to_string(k) + " (" + size + ", " + loss + "), " + tag, run, cmd);
+    if (k + 1 < cfg_.bootstrap.size()) {
+      labels = run + "/labels";
+      add_label("bootstrap labels from step " + std::to_string(k) + ", " + tag, run, split + "/train_b.h5", labels);
+    }
+    last_run = run;
+  }
+  std::string out = layout::predictions(dir);
+  stages_.push_back({"eval bootstrap chain (" + loss + "), " + tag,
+                     {"eval", "--model", layout::checkpoint(last_run), "--data", split + "/test.h5", "--out", out,
+                      "--tp", std::to_string(cfg_.tp)},
+                     dir + "/eval",
+                     false,
+                     [out] { return opens([&] { read_predictions(out); }); }});
+}
+
+void Pipeline::plan() {
+  plan_data();
+  plan_pretraining();
+  for (const TaskSpec& t : cfg_.tasks)
+    for (int seed : cfg_.seeds) plan_task_seed(t, seed);
+  // experiment.device reaches every stage that runs a model; the CPU default adds nothing, so
+  // CPU plans (and their stage stamps) are as before.
+  if (cfg_.device != "cpu")
+    for (Stage& s : stages_)
+      if (s.command[0] == "pretrain" || s.command[0] == "train" || s.command[0] == "label" || s.command[0] == "eval")
+        s.command.insert(s.command.end(), {"--device", cfg_.device});
+}
+
+void Pipeline::execute(const Stage& s, size_t index) {
+  W2S_CHECK(run_command_, "pipeline: no command runner given");
+  // Rank 0 decides (skip, redo or resume) and tells everyone.
+  int decision = 0;  // 0 run, 1 skip
+  std::string stamp = stamp_of(s);
+  if (world_rank() == 0) {
+    bool same = file_exists(stamp_path(s)) && read_text_file(stamp_path(s)) == stamp;
+    if (same && s.verified()) {
+      decision = 1;
+    } else if (file_exists(stamp_path(s)) && !same) {
+      log_info("  settings or inputs changed since the last run: redoing " + s.out_dir);
+      fs::remove_all(s.out_dir);
+    }
+  }
+  MPI_Bcast(&decision, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::string head = strfmt("[%zu/%zu] %s", index + 1, stages_.size(), s.title.c_str());
+  if (decision == 1) {
+    log_info(head + ": done already (verified), skipped");
+    return;
+  }
+  log_info(head + "\n    $ " + shell_line(s.command));
+  Timer t;
+  int rc = 0;
+  if (!s.root_only || world_rank() == 0) rc = run_command_(s.command);
+  // A stage stopped by the preemption signal has checkpointed: the whole pipeline stops with the
+  // same code (75), and a requeued run resumes here.
+  int stop = rc == kExitPreempted || preemption_requested();
+  MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (stop) throw Preempted();
+  if (rc != 0) throw RuntimeError(strfmt("pipeline stage '%s' exited with %d", s.title.c_str(), rc));
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) {
+    if (!s.verified()) throw RuntimeError("pipeline stage '" + s.title + "' finished but its output does not verify");
+    make_dirs(s.out_dir);
+    write_text_atomic(stamp_path(s), stamp);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  log_info(strfmt("    (%.1f s)", t.seconds()));
+}
+
+int Pipeline::run() {
+  Timer total;
+  plan();
+  log_info(strfmt("w2s pipeline %s: %zu tasks x %zu seeds, sizes %s, losses %s -> %s (%zu stages)",
+                  cfg_.path.c_str(), cfg_.tasks.size(), cfg_.seeds.size(), join(cfg_.sizes, ",").c_str(),
+                  join(cfg_.losses, ",").c_str(), cfg_.out.c_str(), stages_.size()));
+  if (dry_run_) {
+    for (size_t i = 0; i < stages_.size(); ++i)
+      log_info(strfmt("[%zu/%zu] %s\n    $ %s", i + 1, stages_.size(), stages_[i].title.c_str(),
+                      shell_line(stages_[i].command).c_str()));
+    return 0;
+  }
+  if (world_rank() == 0) make_dirs(cfg_.out);
+  for (size_t i = 0; i < stages_.size(); ++i) execute(stages_[i], i);
+  log_info(strfmt("pipeline: all %zu stages complete in %s; analysis follows", stages_.size(),
+                  human_duration(total.seconds()).c_str()));
+  if (world_rank() != 0) return 0;
+  AnalyzeOptions analysis;
+  analysis.root = cfg_.out;
+  analysis.resamples = cfg_.resamples;
+  AnalyzeResult r = write_experiment_report(analysis);
+  // The table is the last thing a user sees; the total time (analysis included) comes just before.
+  log_info(strfmt("total time %s\n", human_duration(total.seconds()).c_str()));
+  std::fputs(r.table.c_str(), stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int run_pipeline(const PipelineOptions& options) {
+  ExperimentConfig cfg = load_experiment(options.config, options.overrides);
+  install_preemption_handlers();
+  Pipeline p(std::move(cfg), options);
+  try {
+    return p.run();
+  } catch (const Preempted&) {
+    log_info("pipeline: stopped by a preemption signal after a checkpoint; re-run (or requeue) to resume");
+    return kExitPreempted;
+  }
+}
+
+}  // namespace w2s

@@ -1,0 +1,61 @@
+#include "model/gpu_model.h"
+
+#include "core/error.h"
+#include "core/strings.h"
+
+#ifdef W2S_HAVE_CUDA
+#include "core/cuda_check.h"
+#include "model/gpt2_cuda.h"
+#include "comm/nccl_communicator.h"
+#endif
+
+namespace w2s {
+
+#ifdef W2S_HAVE_CUDA
+namespace {
+
+class Bf16GpuModel final : public GpuModel {
+ public:
+  Bf16GpuModel(Gpt2& host, int device) : device_(device), model_(host.config(), host.layout(), host.params()) {}
+  int device() const override { return device_; }
+  void upload_params(const std::vector<float>& p) override { model_.set_params(p); }
+  void download_grads(std::vector<float>& g) override { model_.grads_to_host(g); }
+  void zero_grads() override { model_.zero_grads(); }
+  void classifier_forward(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) override {
+    model_.classifier_forward(tokens, lengths, B, T, logits);
+  }
+  void classifier_backward(const float* dlogits, bool backbone) override { model_.classifier_backward(dlogits, backbone); }
+  double lm_forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T, float scale) override {
+    return model_.lm_forward_backward(tokens, targets, B, T, scale);
+  }
+
+ private:
+  int device_;
+  cuda::Gpt2Cuda<cuda::bf16> model_;
+};
+
+}  // namespace
+
+void GpuModel::require_available() {
+  if (cuda::device_count() == 0) throw RuntimeError("--device cuda: no CUDA device is visible to this process");
+}
+
+std::unique_ptr<GpuModel> GpuModel::create(Gpt2& host) {
+  if (host.tp_size() != 1)
+    throw UsageError(strfmt("--device cuda runs tp = 1 only (got --tp %d; TP on the GPU is not done)", host.tp_size()));
+  require_available();
+  const int device = cuda::select_device_by_local_rank();
+  return std::make_unique<Bf16GpuModel>(host, device);
+}
+#else
+void GpuModel::require_available() {
+  throw UsageError("--device cuda: this w2s was built without the CUDA backend (configure with -DW2S_CUDA=ON)");
+}
+
+std::unique_ptr<GpuModel> GpuModel::create(Gpt2&) {
+  require_available();
+  return nullptr;
+}
+#endif
+
+}  // namespace w2s

@@ -1,0 +1,435 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "core/strings.h"
+#include "core/timer.h"
+#include "data/lm_dataset.h"
+#include "data/sampler.h"
+#include "data/token_dataset.h"
+#include "io/checkpoint.h"
+#include "model/gpt2.h"
+#include "parallel/grad_sync.h"
+#include "model/gpu_model.h"
+#include "infer/inference.h"
+#include "train/train_targets.h"
+
+namespace w2s {
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+// ---------------------------------------------------------------------------------------------
+// Training data: a token dataset and its targets (train/train_targets.h), or windows of an LM corpus.
+
+struct SupervisedData {
+  TokenDataset ds;
+  TrainTargets targets;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class Trainer {
+ public:
+  Trainer(const TrainConfig& cfg, const ProcessGrid& grid, const std::string& effective_config)
+      : cfg_(cfg), grid_(grid), effective_config_(effective_config) {}
+
+  TrainResult run();
+
+ private:
+  void setup_model();
+  void setup_data();
+  double micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac, int64_t* tokens);
+  double micro_step_lm(const std::vector<int64_t>& micro, bool last, int64_t* tokens);
+  void prepare_sync(bool last);
+  void grads_ready();  // after the last micro-step's backward: every gradient bucket may go
+  // The head's forward/backward on the device the run uses (the CPU model or its GPU copy).
+  void classifier_forward(const ExampleBatch& b, float* logits);
+  void classifier_backward(const float* dlogits);
+  double lm_forward_backward(const int32_t* inputs, const int32_t* targets, int n, float scale);
+  double global_grad_norm();
+  // with_optimizer: write the AdamW state too. A run that is not finished always keeps it (a
+  // preempted or periodic checkpoint must be resumable); --no-save-optimizer drops it only from
+  // the final checkpoint.
+  void save(int64_t step, const std::string& path, bool with_optimizer);
+  void log_step(int64_t step, double loss, double lr, double gnorm, double tok_per_s, double elapsed);
+  std::map<std::string, std::string> ckpt_attrs() const;
+  std::string ckpt_path() const { return cfg_.run_dir + "/ckpt.h5"; }
+
+  const TrainConfig& cfg_;
+  const ProcessGrid& grid_;
+  std::string effective_config_;
+  ModelConfig model_cfg_;
+  std::unique_ptr<Gpt2> model_;      // the master copy: optimizer, checkpoints, DP sync
+  std::unique_ptr<GpuModel> gpu_;    // --device cuda: forward/backward on the GPU
+  std::unique_ptr<GradSync> sync_;
+  std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<SupervisedData> sup_;
+  std::unique_ptr<LmDataset> lm_;
+  std::unique_ptr<Sampler> sampler_;
+  TrainState state_;
+  int T_ = 0;        // lm window
+  int max_len_ = 0;  // longest example of a supervised dataset
+  std::ofstream metrics_;
+  std::string tokenizer_sha_;
+};
+
+void Trainer::setup_model() {
+  // Model shape: from the init checkpoint, else from the config; the head from the objective.
+  model_cfg_ = cfg_.model;
+  if (!cfg_.init_ckpt.empty()) {
+    model_cfg_ = read_checkpoint_info(cfg_.init_ckpt).config;
+    if (sup_) require_same_tokenizer(sup_->ds.info(), cfg_.init_ckpt);
+    if (lm_ && lm_->info().tokenizer != model_cfg_.tokenizer)
+      throw DataError(cfg_.data, "tokenized with '" + lm_->info().tokenizer + "', but " + cfg_.init_ckpt +
+                                     " expects '" + model_cfg_.tokenizer + "'");
+  }
+  if (cfg_.objective == "lm") model_cfg_.num_classes = 0;
+  else if (cfg_.objective == "regress") model_cfg_.num_classes = 1;
+  else model_cfg_.num_classes = sup_ ? sup_->targets.num_classes() : model_cfg_.num_classes;
+  model_cfg_.validate_tp(grid_.tp_size());
+  if (max_len_ > model_cfg_.n_ctx)
+    throw UsageError(strfmt("%s holds examples of up to %d tokens, but the model context is %d: prepare the data "
+                            "with --max-len %d or use a model with a longer context",
+                            cfg_.data.c_str(), max_len_, model_cfg_.n_ctx, model_cfg_.n_ctx));
+  model_ = std::make_unique<Gpt2>(model_cfg_, grid_.tp(), cfg_.seed, grid_.dp_size());
+  sync_ = std::make_unique<GradSync>(grid_.dp(), model_->layout(), cfg_.zero1);
+  std::vector<bool> trainable(model_->table().specs.size(), !cfg_.freeze_backbone);
+  if (model_->table().score >= 0) trainable[static_cast<size_t>(model_->table().score)] = true;
+  opt_ = std::make_unique<AdamW>(cfg_.adam, model_->table(), model_->layout(), grid_.tp_size(), sync_->owned(),
+                                 trainable);
+}
+
+void Trainer::setup_data() {
+  if (cfg_.objective == "lm") {
+    lm_ = std::make_unique<LmDataset>(LmDataset::open(cfg_.data));
+    tokenizer_sha_ = lm_->info().tokenizer_sha256;
+    if (lm_->info().tokenizer != cfg_.model.tokenizer && cfg_.init_ckpt.empty())
+      throw DataError(cfg_.data, "dataset tokenizer '" + lm_->info().tokenizer + "' differs from the model's '" +
+                                     cfg_.model.tokenizer + "'");
+  } else {
+    TokenDataset ds = TokenDataset::open(cfg_.data);
+    int C = cfg_.objective == "regress" ? 1 : ds.info().num_classes;
+    if ((cfg_.objective == "regress") != (ds.info().task == "regression"))
+      throw DataError(cfg_.data, "is a " + ds.info().task + " dataset, but the run trains '" + cfg_.objective + "'");
+    TrainTargets targets = TrainTargets::build(cfg_, ds, C);
+    sup_ = std::make_unique<SupervisedData>(SupervisedData{std::move(ds), std::move(targets)});
+    max_len_ = sup_->ds.info().max_len;
+    tokenizer_sha_ = sup_->ds.info().tokenizer_sha256;
+  }
+}
+
+std::map<std::string, std::string> Trainer::ckpt_attrs() const {
+  std::map<std::string, std::string> a;
+  a["task"] = cfg_.objective;
+  a["loss"] = loss_kind_name(cfg_.loss.kind);
+  a["tokenizer_sha256"] = tokenizer_sha_;
+  a["train_data"] = cfg_.data;
+  a["labels"] = cfg_.labels_dir;
+  a["init"] = cfg_.init_ckpt;
+  return a;
+}
+
+void Trainer::save(int64_t step, const std::string& path, bool with_optimizer) {
+  state_.step = step;
+  save_checkpoint(path, *model_, with_optimizer ? opt_.get() : nullptr, sync_->zero1(), grid_, state_,
+                  ckpt_attrs());
+}
+
+void Trainer::prepare_sync(bool last) {
+  if (gpu_) {  // gradients reach the host only after the backward: no per-bucket hook
+    if (last) sync_->begin(model_->grads().data());
+    return;
+  }
+  if (last) {
+    sync_->begin(model_->grads().data());
+    model_->on_grads_ready = [this](int first) { sync_->on_ready(first); };
+  } else {
+    model_->on_grads_ready = nullptr;
+  }
+}
+
+void Trainer::grads_ready() {
+  if (gpu_) gpu_->download_grads(model_->grads());
+  sync_->on_ready(0);  // launches whatever the backward's hook has not (all of it on the GPU)
+}
+
+void Trainer::classifier_forward(const ExampleBatch& b, float* logits) {
+  if (gpu_) gpu_->classifier_forward(b.tokens.data(), b.lengths.data(), b.n, b.T, logits);
+  else model_->classifier_forward(b.tokens.data(), b.lengths.data(), b.n, b.T, logits);
+}
+
+void Trainer::classifier_backward(const float* dlogits) {
+  if (gpu_) gpu_->classifier_backward(dlogits, !cfg_.freeze_backbone);
+  else model_->classifier_backward(dlogits, !cfg_.freeze_backbone);
+}
+
+double Trainer::lm_forward_backward(const int32_t* inputs, const int32_t* targets, int n, float scale) {
+  return gpu_ ? gpu_->lm_forward_backward(inputs, targets, n, T_, scale)
+              : model_->lm_forward_backward(inputs, targets, n, T_, scale);
+}
+
+double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac,
+                                      int64_t* tokens) {
+  const int dp = grid_.dp_size(), r = grid_.dp_rank(), C = sup_->targets.num_classes();
+  const int M = static_cast<int>(micro.size());
+  std::vector<int64_t> mine = Sampler::rank_slice(micro, r, dp);
+  // Every DP rank computes the logits of its slice; an all-reduce assembles the micro-step's
+  // logits everywhere, so batch statistics (the auxconf threshold) see all M examples.
+  std::vector<float> logits_all(static_cast<size_t>(M) * C, 0.0f), local;
+  ExampleBatch batch;
+  if (!mine.empty()) {
+    sup_->ds.read(mine, batch);
+    for (int32_t len : batch.lengths) *tokens += len;
+    local.resize(static_cast<size_t>(batch.n) * C);
+    classifier_forward(batch, local.data());
+    for (int j = 0; j < batch.n; ++j)
+      std::copy(local.begin() + j * C, local.begin() + (j + 1) * C, logits_all.begin() + (r + j * dp) * C);
+  }
+  grid_.dp().all_reduce(logits_all.data(), logits_all.size(), ReduceOp::Sum);
+  std::vector<float> targets(static_cast<size_t>(M) * C);
+  sup_->targets.read(micro, targets.data());
+  LossResult loss = compute_loss(cfg_.loss, logits_all.data(), targets.data(), M, C, step_frac);
+  prepare_sync(last);
+  if (!mine.empty()) {
+    const float scale = 1.0f / static_cast<float>(sampler_->batch());
+    std::vector<float> dlocal(static_cast<size_t>(batch.n) * C);
+    for (int j = 0; j < batch.n; ++j)
+      for (int c = 0; c < C; ++c) dlocal[static_cast<size_t>(j * C + c)] = scale * loss.dlogits[static_cast<size_t>((r + j * dp) * C + c)];
+    classifier_backward(dlocal.data());
+  }
+  if (last) grads_ready();  // also when this rank had nothing to compute: its gradients are final
+  double sum = 0.0;
+  for (float l : loss.per_example) sum += l;
+  return sum;  // identical on every rank
+}
+
+double Trainer::micro_step_lm(const std::vector<int64_t>& micro, bool last, int64_t* tokens) {
+  std::vector<int64_t> mine = Sampler::rank_slice(micro, grid_.dp_rank(), grid_.dp_size());
+  prepare_sync(last);
+  if (mine.empty()) {
+    if (last) grads_ready();
+    return 0.0;
+  }
+  const int n = static_cast<int>(mine.size());
+  std::vector<int32_t> inputs(static_cast<size_t>(n) * T_), targets(inputs.size());
+  for (int j = 0; j < n; ++j)
+    lm_->read_window(mine[static_cast<size_t>(j)], T_, inputs.data() + j * T_, targets.data() + j * T_);
+  const float scale = 1.0f / static_cast<float>(sampler_->batch() * T_);
+  *tokens += static_cast<int64_t>(n) * T_;
+  const double loss = lm_forward_backward(inputs.data(), targets.data(), n, scale);  // this rank's share
+  if (last) grads_ready();
+  return loss;
+}
+
+double Trainer::global_grad_norm() {
+  double sharded = 0.0, replicated = 0.0;
+  opt_->grad_sq_sums(model_->grads().data(), &sharded, &replicated);
+  double sums[2] = {sharded, replicated};
+  if (sync_->zero1()) grid_.dp().all_reduce(sums, 2, ReduceOp::Sum);
+  grid_.tp().all_reduce(&sums[0], 1, ReduceOp::Sum);  // replicated tensors counted once
+  return std::sqrt(sums[0] + sums[1]);
+}
+
+void Trainer::log_step(int64_t step, double loss, double lr, double gnorm, double tok_per_s, double elapsed) {
+  if (!grid_.is_root()) return;
+  nlohmann::json j = {{"step", step},           {"loss", loss},
+                      {"lr", lr},               {"grad_norm", gnorm},
+                      {"tokens_per_s", tok_per_s}, {"elapsed_s", elapsed}};
+  metrics_ << j.dump() << "\n";
+  metrics_.flush();
+}
+
+TrainResult Trainer::run() {
+  Timer total_timer;
+  grid_.require_identical(effective_config_ + "|" W2S_VERSION "|" __DATE__ " " __TIME__, "configuration or binary");
+  setup_data();
+  setup_model();
+
+  const bool lm = cfg_.objective == "lm";
+  T_ = lm ? (cfg_.seq_len > 0 ? cfg_.seq_len : model_cfg_.n_ctx) : 0;
+  if (lm && T_ > model_cfg_.n_ctx) throw UsageError(strfmt("--seq-len %d exceeds the model context %d", T_, model_cfg_.n_ctx));
+  if (lm) {
+    int64_t windows = lm_->num_windows(T_);
+    if (windows < 1) throw DataError(cfg_.data, strfmt("too few tokens for one window of %d", T_));
+    sampler_ = std::make_unique<Sampler>(windows, cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
+  } else if (!sup_->targets.selected().empty()) {
+    sampler_ = std::make_unique<Sampler>(sup_->targets.selected(), cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
+  } else {
+    sampler_ = std::make_unique<Sampler>(sup_->ds.size(), cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
+  }
+  const int64_t total = cfg_.steps > 0 ? cfg_.steps : sampler_->steps_for_epochs(cfg_.epochs);
+  state_.total_steps = total;
+  state_.seed = static_cast<int64_t>(cfg_.seed);
+
+  // Start: resume from the run's checkpoint, or initialise (from scratch or a pretrained one).
+  int64_t start = 0;
+  if (cfg_.resume && file_exists(ckpt_path())) {
+    CheckpointInfo info = load_checkpoint(ckpt_path(), *model_, opt_.get(), sync_->zero1(), grid_, {true, false});
+    if (info.state.total_steps != total)
+      throw UsageError(strfmt("%s: resumed run had %lld total steps, this one %lld — use the same settings",
+                              ckpt_path().c_str(), static_cast<long long>(info.state.total_steps),
+                              static_cast<long long>(total)));
+    start = info.state.step;
+    state_.skipped_steps = info.state.skipped_steps;
+    log_info(strfmt("resuming %s at step %lld/%lld", cfg_.run_dir.c_str(), static_cast<long long>(start),
+                    static_cast<long long>(total)));
+  } else if (!cfg_.init_ckpt.empty()) {
+    load_checkpoint(cfg_.init_ckpt, *model_, nullptr, false, grid_, {false, true});
+  }
+
+  if (cfg_.device == "cuda") {
+    gpu_ = GpuModel::create(*model_);
+    if (grid_.is_root())
+      log_info(strfmt("forward/backward on GPU %d (bf16; optimizer, gradient sync and checkpoints on the host)",
+                      gpu_->device()));
+  }
+  if (grid_.is_root()) {
+    make_dirs(cfg_.run_dir);
+    write_text_atomic(cfg_.run_dir + "/config.ini", effective_config_);
+    // Keep only metrics up to the checkpoint we resume from, then append.
+    std::vector<std::string> kept;
+    if (start > 0 && file_exists(cfg_.run_dir + "/metrics.jsonl")) {
+      std::ifstream in(cfg_.run_dir + "/metrics.jsonl");
+      std::string line;
+      while (std::getline(in, line)) {
+        try {
+          if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= start) kept.push_back(line);
+        } catch (const std::exception&) {
+        }
+      }
+    }
+    write_text_atomic(cfg_.run_dir + "/metrics.jsonl", kept.empty() ? "" : join(kept, "\n") + "\n");
+    metrics_.open(cfg_.run_dir + "/metrics.jsonl", std::ios::app);
+  }
+  log_info(strfmt("%s: %s, %s, %lld examples in pool, batch %lld (micro %lld), %lld steps", cfg_.run_dir.c_str(),
+                  model_cfg_.describe().c_str(), grid_.describe().c_str(), static_cast<long long>(sampler_->pool_size()),
+                  static_cast<long long>(cfg_.batch_size), static_cast<long long>(sampler_->batch() / sampler_->micro_steps()),
+                  static_cast<long long>(total)));
+  log_info(strfmt("optimizer state: %.2f MiB per rank%s", opt_->state_bytes() / 1048576.0,
+                  sync_->zero1() ? strfmt(" (ZeRO-1 over dp %d)", grid_.dp_size()).c_str() : ""));
+
+  TrainResult result;
+  result.optimizer_bytes = opt_->state_bytes();
+  const int64_t end = cfg_.stop_after > 0 ? std::min(total, cfg_.stop_after) : total;
+  int consecutive_bad = 0;
+  Timer window_timer, run_timer;
+  int64_t window_tokens = 0, run_tokens = 0;
+  grid_.tp().reset_comm_seconds();
+  grid_.dp().reset_comm_seconds();
+  sync_->reset_comm_seconds();
+  for (int64_t step = start; step < end; ++step) {
+    model_->zero_grads();
+    if (gpu_) gpu_->zero_grads();
+    const double step_frac = static_cast<double>(step) / static_cast<double>(total);
+    const int64_t micro_steps = sampler_->micro_steps();
+    double loss_sum = 0.0;
+    int64_t tokens = 0;
+    for (int64_t k = 0; k < micro_steps; ++k) {
+      std::vector<int64_t> micro = sampler_->micro_batch(step, k);
+      if (step == cfg_.debug_fail_step && grid_.world_rank() == cfg_.debug_fail_rank)
+        throw RuntimeError(strfmt("injected failure at step %lld (--debug-fail-step)", static_cast<long long>(step)));
+      bool last = k + 1 == micro_steps;
+      if (lm) {
+        loss_sum += micro_step_lm(micro, last, &tokens);
+      } else {
+        loss_sum += micro_step_supervised(micro, last, step_frac, &tokens);
+      }
+    }
+    sync_->finish();
+    if (cfg_.debug_nan_step >= 0 && step >= cfg_.debug_nan_step && step - cfg_.debug_nan_step < cfg_.debug_nan_count)
+      model_->grads()[0] = std::nanf("");
+    // LM losses are per-rank shares; supervised losses were computed over the whole micro-step.
+    double buf[2] = {lm ? loss_sum : 0.0, static_cast<double>(tokens)};
+    grid_.dp().all_reduce(buf, 2, ReduceOp::Sum);
+    const double loss = lm ? buf[0] / (static_cast<double>(sampler_->batch()) * T_)
+                           : loss_sum / static_cast<double>(sampler_->batch());
+    tokens = static_cast<int64_t>(buf[1]);
+    double gnorm = global_grad_norm();
+    const double lr = cfg_.lr.at(static_cast<int>(step), static_cast<int>(total));
+    if (!std::isfinite(loss) || !std::isfinite(gnorm)) {
+      // Non-finite guard: skip the update, count it, give up after max_bad_steps in a row.
+      ++consecutive_bad;
+      ++state_.skipped_steps;
+      log_warn(strfmt("step %lld: non-finite %s; update skipped (%d in a row)", static_cast<long long>(step),
+                      std::isfinite(loss) ? "gradient norm" : "loss", consecutive_bad));
+      if (consecutive_bad >= cfg_.max_bad_steps)
+        throw RuntimeError(strfmt("%d consecutive non-finite steps at step %lld: stopping; the last good checkpoint "
+                                  "(%s) is left intact",
+                                  consecutive_bad, static_cast<long long>(step), ckpt_path().c_str()));
+    } else {
+      consecutive_bad = 0;
+      if (cfg_.grad_clip > 0 && gnorm > cfg_.grad_clip)
+        opt_->scale_grads(model_->grads().data(), static_cast<float>(cfg_.grad_clip / gnorm));
+      opt_->step(model_->params().data(), model_->grads().data(), lr, step + 1);
+      sync_->all_gather_params(model_->params().data());
+      if (gpu_) gpu_->upload_params(model_->params());
+    }
+    window_tokens += tokens;
+    run_tokens += tokens;
+    result.losses.push_back(loss);
+    result.final_loss = loss;
+    result.steps_done = step + 1;
+
+    const bool log_now = (step + 1) % std::max(1, cfg_.log_every) == 0 || step + 1 == end || step == start;
+    if (log_now) {
+      double secs = window_timer.seconds();
+      double tps = secs > 0 ? window_tokens / secs : 0.0;
+      double elapsed = run_timer.seconds();
+      log_step(step + 1, loss, lr, gnorm, tps, elapsed);
+      double eta = (step + 1 > start) ? elapsed / static_cast<double>(step + 1 - start) * static_cast<double>(end - step - 1) : 0;
+      log_info(strfmt("step %lld/%lld | loss %.4f | lr %.2e | grad %.3f | %s tok/s | ETA %s",
+                      static_cast<long long>(step + 1), static_cast<long long>(total), loss, lr, gnorm,
+                      human_count(tps).c_str(), human_duration(eta).c_str()));
+      window_timer.reset();
+      window_tokens = 0;
+    }
+    // Preemption: any rank signalled → every rank checkpoints and stops.
+    int64_t stop = g_stop_signal.load();
+    grid_.world().all_reduce(&stop, 1, ReduceOp::Max);
+    const bool periodic = cfg_.save_every > 0 && (step + 1) % cfg_.save_every == 0;
+    if (stop || periodic || step + 1 == end)
+      save(step + 1, ckpt_path(), cfg_.save_optimizer || step + 1 < total);
+    if (stop) {
+      log_info(strfmt("signal %lld received: checkpoint written at step %lld; exiting for requeue",
+                      static_cast<long long>(stop), static_cast<long long>(step + 1)));
+      result.preempted = true;
+      break;
+    }
+  }
+  result.seconds = total_timer.seconds();
+  result.tokens_per_second = run_timer.seconds() > 0 ? run_tokens / run_timer.seconds() : 0.0;
+  result.comm_seconds = grid_.tp().comm_seconds() + grid_.dp().comm_seconds() + sync_->comm_seconds();
+  if (result.steps_done == 0) result.steps_done = start;
+  return result;
+}
+
+}  // namespace
+
+bool preemption_requested() { return g_stop_signal.load() != 0; }
+
+void install_preemption_handlers() {
+  std::signal(SIGUSR1, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+TrainResult run_training(const TrainConfig& cfg, const ProcessGrid& grid, const std::string& effective_config) {
+  if (cfg.run_dir.empty()) throw UsageError("missing required option --run-dir");
+  if (cfg.data.empty()) throw UsageError("missing required option --data");
+  Trainer trainer(cfg, grid, effective_config);
+  return trainer.run();
+}
+
+}  // namespace w2s
