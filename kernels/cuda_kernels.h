@@ -2,7 +2,7 @@
 // (src/ops/cpu/cpu_ops.h, src/parallel/tensor_parallel.h, src/optim/adamw.h), on device pointers and
 // a stream. Kernels live in kernels/*.cu; GEMMs go through cuBLASLt (src/ops/cuda/gemm.h).
 //
-// Precision (DESIGN §5): activations and the compute copy of the weights are T = bf16 (or fp32,
+// Precision: activations and the compute copy of the weights are T = bf16 (or fp32,
 // which the tests use to check indexing and semantics tightly); every reduction accumulates in
 // fp32 (fp64 for the global sums), parameter gradients, master weights and AdamW state are fp32.
 // All parameter-gradient reductions are deterministic: no floating-point atomics, fixed order.

@@ -5,7 +5,7 @@
 #   here:     bash tools/device_check.sh --stage [BUILD_DIR] [STAGE_DIR]
 #             builds w2s, the CUDA test program, the HF export dump and (when it exists) the CUDA
 #             training benchmark in BUILD_DIR (default build-cuda, -DW2S_CUDA=ON, sm_90), copies
-#             them with libboost_program_options (the node lacks it, ../shared/gpu.md) into
+#             them with libboost_program_options (the GPU node lacks it; docs/cuda.md) into
 #             STAGE_DIR (default build-cuda/device: ignored by git, ~10 MB: pass it in `carry`),
 #             and trains a small spam classifier there for the label check (needs tools/setup.sh).
 #   device:   bash tools/device_check.sh --run [STAGE_DIR]

@@ -1,5 +1,5 @@
 // Errors with an exit code category, so every command fails with a one-line reason and a
-// predictable status: 1 usage/config, 2 input data, 3 runtime (DESIGN §7).
+// predictable status: 1 usage/config, 2 input data, 3 runtime.
 #pragma once
 #include <stdexcept>
 #include <string>

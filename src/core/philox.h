@@ -1,7 +1,7 @@
 // Counter-based random numbers (Philox4x32-10, Salmon et al. 2011). A value depends only on
 // (seed, stream, index): parameter element i of tensor "h.3.mlp.c_fc.weight" gets the same
 // initial value whether the tensor lives on one rank or is split over eight. That property is
-// what makes sharded runs equal single-rank runs (DESIGN §4).
+// what makes sharded runs equal single-rank runs.
 #pragma once
 #include <array>
 #include <cmath>

@@ -1,4 +1,4 @@
-// The byte-level tokenizer of the small CPU family (DESIGN §5b): a text's UTF-8 bytes are its
+// The byte-level tokenizer of the small CPU family: a text's UTF-8 bytes are its
 // token ids (0..255), plus <|endoftext|> = 256 and a pad token = 257. No files, no merges: at
 // tiny widths a 258-row LM head costs almost nothing, where GPT-2's 50257 rows would dominate.
 #pragma once

@@ -1,4 +1,4 @@
-// Token datasets (DESIGN §3): writing, validating on open, and streaming batches by index.
+// Token datasets: writing, validating on open, and streaming batches by index.
 #include "data/token_dataset.h"
 
 #include <algorithm>

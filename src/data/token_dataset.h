@@ -1,4 +1,4 @@
-// Token datasets for classification and regression tasks (DESIGN §3), HDF5 `w2s_kind` =
+// Token datasets for classification and regression tasks, HDF5 `w2s_kind` =
 // "token_dataset":
 //   /input_ids int32 [N, max_len] right-padded with pad_id     /lengths int32 [N]
 //   /ids int64 [N]            /labels int32 [N] (classification)   /targets float32 [N] (regression)

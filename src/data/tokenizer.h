@@ -1,5 +1,5 @@
 // Tokenizers: GPT-2's byte-level BPE (for real GPT-2 checkpoints) and a byte-level tokenizer
-// (256 bytes + specials, for the small CPU family; DESIGN §5b). Which one a dataset or
+// (256 bytes + specials, for the small CPU family). Which one a dataset or
 // checkpoint was made with is recorded in its attributes (kind + sha256), and readers refuse a
 // mismatch.
 #pragma once

@@ -1,4 +1,4 @@
-// Where every stage of an experiment puts its outputs (DESIGN §1). `w2s pipeline` writes this
+// Where every stage of an experiment puts its outputs. `w2s pipeline` writes this
 // tree, `w2s analyze` and tools/ read it, jobs/ scripts point Slurm stages into it.
 //
 //   ROOT/data/<task>/{train.jsonl, test.jsonl}          the task's examples

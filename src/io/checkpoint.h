@@ -1,4 +1,4 @@
-// Checkpoints (DESIGN §3), HDF5 `w2s_kind` = "checkpoint": full, unsharded tensors under
+// Checkpoints, HDF5 `w2s_kind` = "checkpoint": full, unsharded tensors under
 // /params/<HF name> (wte with the true vocabulary rows), optional AdamW moments under
 // /optim/m/<name> and /optim/v/<name>, training state as attributes of /state, the model config
 // as root attributes. Saving gathers shards from TP (and ZeRO-1 slices from DP) onto world

@@ -1,4 +1,4 @@
-// Weak-label shards (DESIGN §3): where `w2s label` writes and `w2s train --labels` reads.
+// Weak-label shards: where `w2s label` writes and `w2s train --labels` reads.
 //   DIR/shard-KKKKK-of-NNNNN.h5  (w2s_kind "label_shard"): /ids int64 [n], /probs float32 [n, C],
 //       /logits float32 [n, C]; attributes supervisor_sha256, dataset_sha256, shard_index,
 //       num_shards, temperature, num_classes, batch, count.

@@ -1,4 +1,4 @@
-// predictions.h5 (DESIGN §3), `w2s_kind` = "predictions": what `w2s eval` writes and
+// predictions.h5, `w2s_kind` = "predictions": what `w2s eval` writes and
 // `w2s analyze` / `w2s cascade` read. /ids int64 [n], /probs float32 [n, C], /logits float32
 // [n, C], /labels int32 [n] (ground truth; /targets float32 for regression). Attributes:
 // model_sha256, dataset_sha256, task, accuracy (or mse).

@@ -1,4 +1,4 @@
-// The paper's losses for training a student on weak labels (Burns et al. 2023; DESIGN §6).
+// The paper's losses for training a student on weak labels (Burns et al. 2023).
 // Each loss sees a whole micro-batch of student logits (gathered over data-parallel ranks, so
 // batch-level quantities such as the auxconf threshold never depend on the DP shape) and
 // returns per-example losses and d(sum of per-example losses)/d(logits). The caller scales by

@@ -8,7 +8,7 @@ set -uo pipefail
 BIN=${1:-build-cuda/tests/w2s_cuda_tests}
 OUT=${OUT:-/tmp/w2s-cuda-out}
 mkdir -p "$OUT"
-# The H100/H200 nodes keep the CUDA libraries in torch's virtual environment (../shared/gpu.md).
+# The H100/H200 nodes keep the CUDA libraries in torch's virtual environment (docs/cuda.md).
 NV=/opt/torch/.venv/lib/python3.12/site-packages/nvidia
 [ -d "$NV" ] && export LD_LIBRARY_PATH="$NV/cu13/lib:$NV/cublas/lib:$NV/cudnn/lib:$NV/nccl/lib:${LD_LIBRARY_PATH:-}"
 export PATH="$PATH:/usr/local/cuda/bin"

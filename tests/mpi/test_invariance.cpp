@@ -1,4 +1,4 @@
-// Shape invariance (DESIGN §4): for a fixed seed, any TP×DP shape gives the single-rank loss at
+// Shape invariance: for a fixed seed, any TP×DP shape gives the single-rank loss at
 // every step within 1e-5 relative, and the same final parameters within 1e-5 — for the LM
 // head, the classification head, and with ZeRO-1 (within 1e-6 of ZeRO-1 off).
 #include <gtest/gtest.h>
