@@ -1,9 +1,5 @@
-// Packed language-modelling datasets, HDF5 `w2s_kind` = "lm_dataset":
-//   /tokens int32 [Ntok]  documents concatenated, each followed by eot_id
-//   /doc_offsets int64 [D+1]  document d is tokens[doc_offsets[d], doc_offsets[d+1]) (its eot included)
-//   /doc_ids int64 [D]
-//   attributes: tokenizer, tokenizer_sha256, source_sha256, eot_id, num_documents;
-//   vocab_size (optional: when present, readers check every token id they read is below it).
+// Packed language-modelling datasets, HDF5 `w2s_kind` = "lm_dataset": documents concatenated,
+// each followed by eot (schema: docs/formats.md §2).
 // Training reads fixed windows: window k of context T is tokens[k*T, k*T + T] (inputs are the
 // first T, targets the last T), so there are (Ntok - 1) / T windows.
 #pragma once

@@ -1,11 +1,5 @@
-// Token datasets for classification and regression tasks, HDF5 `w2s_kind` =
-// "token_dataset":
-//   /input_ids int32 [N, max_len] right-padded with pad_id     /lengths int32 [N]
-//   /ids int64 [N]            /labels int32 [N] (classification)   /targets float32 [N] (regression)
-//   /soft_labels float32 [N, C] (optional)
-//   attributes: task ("classification"|"regression"), num_classes (1 for regression), max_len,
-//   pad_id, tokenizer (kind), tokenizer_sha256, source_sha256, split, w2s_schema, w2s_version;
-//   vocab_size (optional: when present, readers check every token id they read is below it).
+// Token datasets for classification and regression tasks, HDF5 `w2s_kind` = "token_dataset"
+// (schema: docs/formats.md §1).
 // Reads are by index and stream from the file (rows are chunked), so a dataset is never loaded
 // whole: not even its per-example columns, which a batch reads for its own rows.
 #pragma once

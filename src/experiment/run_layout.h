@@ -15,6 +15,7 @@
 //   each model folder: config.ini, metrics.jsonl, ckpt.h5, predictions.h5 (on test)
 //   ROOT/report.json, ROOT/report.md                    from w2s analyze
 // Size, task and loss names are [A-Za-z0-9_]+ (no '-'), so folder names parse unambiguously.
+// What each file holds: docs/formats.md.
 #pragma once
 #include <string>
 #include <vector>

@@ -1,9 +1,5 @@
-// Weak-label shards: where `w2s label` writes and `w2s train --labels` reads.
-//   DIR/shard-KKKKK-of-NNNNN.h5  (w2s_kind "label_shard"): /ids int64 [n], /probs float32 [n, C],
-//       /logits float32 [n, C]; attributes supervisor_sha256, dataset_sha256, shard_index,
-//       num_shards, temperature, num_classes, batch, count.
-//   DIR/manifest.json  written last: {"num_shards", "num_classes", "supervisor_sha256",
-//       "dataset_sha256", "temperature", "batch", "total", "shards": [{"file", "count", "sha256"}]}.
+// Weak-label shards: where `w2s label` writes and `w2s train --labels` reads. DIR holds
+// shard-KKKKK-of-NNNNN.h5 files and manifest.json; their schema is docs/formats.md §4.
 // Shards are written under a temporary name and renamed when complete; the manifest is
 // rewritten atomically after every shard set is complete. A reader refuses a set whose manifest
 // is missing or disagrees with the files (missing, extra, truncated, tampered shard), naming the

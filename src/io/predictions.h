@@ -1,7 +1,5 @@
-// predictions.h5, `w2s_kind` = "predictions": what `w2s eval` writes and
-// `w2s analyze` / `w2s cascade` read. /ids int64 [n], /probs float32 [n, C], /logits float32
-// [n, C], /labels int32 [n] (ground truth; /targets float32 for regression). Attributes:
-// model_sha256, dataset_sha256, task, accuracy (or mse).
+// predictions.h5, `w2s_kind` = "predictions": what `w2s eval` writes and `w2s analyze` reads
+// (schema: docs/formats.md §5).
 #pragma once
 #include <cstdint>
 #include <string>
