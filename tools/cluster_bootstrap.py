@@ -17,18 +17,22 @@ import glob
 import os
 import sys
 
-import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import w2s_read  # noqa: E402
 
 
 def read_correct(path):
     if not os.path.exists(path):
         sys.exit(f"{path}: missing (has the pipeline finished this seed?)")
-    with h5py.File(path, "r") as f:
-        ids = np.array(f["ids"], dtype=np.int64)
-        labels = np.array(f["labels"], dtype=np.int64)
-        probs = np.array(f["probs"])
-    return ids, (probs.argmax(axis=1) == labels).astype(np.float64)
+    try:
+        p = w2s_read.load_predictions(path)
+    except w2s_read.FormatError as e:
+        sys.exit(str(e))
+    if "labels" not in p:
+        sys.exit(f"{path}: a regression model's predictions; the cluster bootstrap needs class labels")
+    return p["ids"], (p["probs"].argmax(axis=1) == p["labels"]).astype(np.float64)
 
 
 def seed_clusters(seed_dir, weak, strong, loss, div):

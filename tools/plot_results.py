@@ -9,7 +9,6 @@
             written by jobs/scaling-study: columns nodes, mode, tokens_per_s, efficiency)"""
 import argparse
 import csv
-import json
 import os
 import sys
 
@@ -18,14 +17,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import w2s_read  # noqa: E402
+
 
 def load_reports(paths):
-    out = []
-    for p in paths:
-        f = os.path.join(p, "report.json") if os.path.isdir(p) else p
-        with open(f) as fh:
-            out.append(json.load(fh))
-    return out
+    try:
+        return [w2s_read.load_report(p) for p in paths]
+    except w2s_read.FormatError as e:
+        sys.exit(str(e))
 
 
 def panels(reports):
