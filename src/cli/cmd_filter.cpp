@@ -1,10 +1,9 @@
 // `w2s filter`: scores every document of a packed LM dataset by a (weak) model's mean token
 // cross-entropy (src/studies/filter.h), distributed over DP ranks, and writes (atomically, rank 0)
 //   --out          the kept documents as a new LM dataset (same schema and tokenizer attributes)
-//   --scores       HDF5 `w2s_kind` = "lm_doc_scores": /doc_ids int64 [D], /scores float64 [D]
-//                  (nats per token), /kept uint8 [D]
-//   --summary      JSON: counts, tokens, a score histogram (all vs kept), the lowest and highest
-//                  scored documents with a text preview (byte tokenizer)
+//   --scores       HDF5 `w2s_kind` = "lm_doc_scores": each document's score and whether it is kept
+//   --summary      JSON: counts, a score histogram, the lowest and highest scored documents
+// (schemas: docs/formats.md §10)
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 // examples), student–supervisor agreement, calibration (ECE), and misfit (Charikar et al.
 // 2024: squared distance between student and supervisor probabilities on the test split) beside
 // the errors it predicts; which weak supervisor the misfit would choose for each strong model;
-// and bootstrapping chains beside the direct transfer.
+// and bootstrapping chains beside the direct transfer. report.json's keys: docs/formats.md §6.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>

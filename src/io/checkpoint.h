@@ -1,7 +1,6 @@
-// Checkpoints, HDF5 `w2s_kind` = "checkpoint": full, unsharded tensors under
-// /params/<HF name> (wte with the true vocabulary rows), optional AdamW moments under
-// /optim/m/<name> and /optim/v/<name>, training state as attributes of /state, the model config
-// as root attributes. Saving gathers shards from TP (and ZeRO-1 slices from DP) onto world
+// Checkpoints, HDF5 `w2s_kind` = "checkpoint": full, unsharded tensors under their Hugging Face
+// names, optional AdamW moments, training state and model config (schema: docs/formats.md §3).
+// Saving gathers shards from TP (and ZeRO-1 slices from DP) onto world
 // rank 0, which alone writes, atomically. Loading reads the full tensors on every rank and
 // keeps the local shard, so any DP×TP shape loads any checkpoint.
 #pragma once

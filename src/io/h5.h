@@ -2,6 +2,7 @@
 // Every error names the file and the object, so a user reading "train_a.h5: dataset
 // '/lengths' missing" knows what to fix. Every file w2s writes carries two root attributes:
 // `w2s_kind` (what the file is) and `w2s_schema` (its schema version); readers refuse others.
+// Every file's schema: docs/formats.md.
 #pragma once
 #include <hdf5.h>
 
