@@ -138,6 +138,18 @@ def load_checkpoint(path, optimizer=False):
     return out
 
 
+def tensor_digest(tensors, group):
+    """The content hash a checkpoint records for `group` ("/params"; "/optim" covers m and v) as
+    params_sha256 / optim_sha256: the sha256 of "<dataset name> <sha256 of its float32 bytes>"
+    lines, sorted by name. `tensors`: {name below the group: array}, or for "/optim"
+    {"m/<name>" or "v/<name>": array}."""
+    lines = []
+    for name in sorted(f"{group}/{n}" for n in tensors):
+        values = np.ascontiguousarray(tensors[name[len(group) + 1:]], dtype="<f4")
+        lines.append(f"{name} {hashlib.sha256(values.tobytes()).hexdigest()}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
 def load_predictions(path):
     """predictions.h5 (w2s eval): attrs, ids [n], probs [n, C], logits [n, C], and labels [n]
     (classification) or targets [n] (regression); rows in the test set's order."""

@@ -111,7 +111,17 @@ assert set(student["params"]) == gpt2 | {"score.weight"} and student["params"]["
 a = student["attrs"]
 assert (a["task"], a["loss"], a["labels"], a["init"]) == ("classify", "xent", f"{seed}/labels-a", "exp/models/b/ckpt.h5"), a
 assert student["state"]["step"] == student["state"]["total_steps"] > 0
-print("  ok: checkpoints (GPT-2 tensor names and shapes, score head, state, attributes)")
+hashed = 0
+for ckpt in (pre, student):  # the content hashes, where this build records them
+    if "params_sha256" in ckpt["attrs"]:
+        assert r.tensor_digest(ckpt["params"], "/params") == ckpt["attrs"]["params_sha256"], "params_sha256"
+        hashed += 1
+if "optim_sha256" in pre["attrs"]:
+    optim = {f"m/{k}": v for k, v in pre["optim_m"].items()}
+    optim.update({f"v/{k}": v for k, v in pre["optim_v"].items()})
+    assert r.tensor_digest(optim, "/optim") == pre["attrs"]["optim_sha256"], "optim_sha256"
+print(f"  ok: checkpoints (GPT-2 tensor names and shapes, score head, state, attributes; "
+      f"{hashed} content hash(es) recomputed)")
 
 # Predictions: test set order, probabilities.
 test = ds["test"]
