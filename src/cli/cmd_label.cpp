@@ -4,6 +4,8 @@
 // any shard set. Shards that already verify are skipped; the manifest is written last.
 #include "cli/command.h"
 #include "cli/options.h"
+#include "comm/output_lock.h"
+#include "core/strings.h"
 #include "infer/label_eval.h"
 
 namespace w2s {
@@ -26,6 +28,9 @@ int label_command(const std::vector<std::string>& args) {
                                   "Re-running skips shards that verify and recomputes the rest.", d, args);
   if (p.help) return 0;
   ProcessGrid grid = ProcessGrid::create(tp);
+  // Held until the manifest is written: a second label run on this folder would otherwise take
+  // the same shards and remove this one's temporaries.
+  OutputLock lock = lock_output_folder(o.out_dir, "w2s label " + join(args, " "));
   run_label(o, grid);
   return 0;
 }

@@ -4,13 +4,17 @@
 
 #include "cli/command.h"
 #include "cli/options.h"
+#include "comm/output_lock.h"
 #include "comm/process_grid.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/output_folder.h"
 #include "core/strings.h"
 #include "data/lm_dataset.h"
 #include "data/token_dataset.h"
 #include "infer/inference_model.h"
+#include "io/checkpoint.h"
 #include "train/trainer.h"
 
 namespace w2s {
@@ -52,6 +56,7 @@ void add_common_options(po::options_description& d, TrainConfig& c, const TrainD
       ("log-every", po::value(&c.log_every)->default_value(10), "progress line and metrics.jsonl every N steps")
       ("save-every", po::value(&c.save_every)->default_value(0), "checkpoint every N steps (0: at the end)")
       ("resume", po::bool_switch(&c.resume), "continue the run in --run-dir from its checkpoint")
+      ("overwrite", po::bool_switch(), "replace the run already in --run-dir (its checkpoint) with a new one")
       ("stop-after", po::value(&c.stop_after)->default_value(0), "stop with a checkpoint after this step")
       ("max-bad-steps", po::value(&c.max_bad_steps)->default_value(5),
        "consecutive non-finite steps (skipped) before the run gives up")
@@ -91,6 +96,38 @@ void resolve_model(const po::variables_map& vm, TrainConfig& c, const std::strin
   c.model.vocab_size = vocab_size > 0 ? vocab_size : (tokenizer == "gpt2" ? 50257 : 258);
 }
 
+// A checkpoint in --run-dir is an earlier run's work: it is continued (--resume) or replaced
+// (--overwrite) only when asked. Runs on rank 0 under the folder's lock, so no other run can
+// create one between the check and this run's first save.
+void refuse_existing_run(const TrainConfig& c, bool overwrite) {
+  const std::string ckpt = c.run_dir + "/ckpt.h5";
+  if (c.resume || overwrite || !file_exists(ckpt)) return;
+  std::string what = "a checkpoint";
+  try {
+    const TrainState s = read_checkpoint_info(ckpt).state;
+    what = strfmt("a %s run's checkpoint (step %lld of %lld)", s.step >= s.total_steps ? "finished" : "stopped",
+                  static_cast<long long>(s.step), static_cast<long long>(s.total_steps));
+  } catch (const Error&) {
+    what = "an unreadable checkpoint";
+  }
+  throw UsageError(strfmt("%s already holds %s: pass --resume to continue that run or --overwrite to replace it",
+                          ckpt.c_str(), what.c_str()));
+}
+
+// Takes --run-dir for this command's life (core/output_folder.h) and refuses what would
+// overwrite an input or, silently, an earlier run.
+OutputLock own_run_dir(const char* command, const std::vector<std::string>& args, const TrainConfig& c,
+                       const po::variables_map& vm) {
+  const bool overwrite = vm["overwrite"].as<bool>();
+  if (overwrite && c.resume) throw UsageError("give --resume (continue the run) or --overwrite (replace it), not both");
+  require_outputs_not_inputs({{"ckpt.h5 in --run-dir", c.run_dir + "/ckpt.h5"},
+                              {"config.ini in --run-dir", c.run_dir + "/config.ini"},
+                              {"metrics.jsonl in --run-dir", c.run_dir + "/metrics.jsonl"}},
+                             {{"--data", c.data}, {"--init", c.init_ckpt}});
+  return lock_output_folder(c.run_dir, "w2s " + std::string(command) + " " + join(args, " "),
+                            [&] { refuse_existing_run(c, overwrite); });
+}
+
 int finish(const TrainResult& r) {
   log_info(strfmt("done: %lld steps, final loss %.4f, %.1f s, %s tok/s", static_cast<long long>(r.steps_done),
                   r.final_loss, r.seconds, human_count(r.tokens_per_second).c_str()));
@@ -113,6 +150,7 @@ int run_pretrain(const std::vector<std::string>& args) {
   resolve_model(p.vm, c, ds.info().tokenizer, ds.info().vocab_size);
   install_preemption_handlers();
   ProcessGrid grid = ProcessGrid::create(c.tp);
+  OutputLock lock = own_run_dir("pretrain", args, c, p.vm);
   return finish(run_training(c, grid, effective_config_ini(p.vm)));
 }
 
@@ -144,6 +182,7 @@ int run_train(const std::vector<std::string>& args) {
   resolve_model(p.vm, c, ds.info().tokenizer, ds.info().vocab_size);
   install_preemption_handlers();
   ProcessGrid grid = ProcessGrid::create(c.tp);
+  OutputLock lock = own_run_dir("train", args, c, p.vm);
   return finish(run_training(c, grid, effective_config_ini(p.vm)));
 }
 

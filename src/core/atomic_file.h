@@ -29,7 +29,9 @@ void write_text_atomic(const std::string& path, const std::string& text);
 std::string read_text_file(const std::string& path);  // DataError naming the file if unreadable
 bool file_exists(const std::string& path);
 void make_dirs(const std::string& path);  // mkdir -p; RuntimeError naming the path on failure
-// Removes stale "*.tmp.*" files left in a folder by a killed writer; returns how many.
+// Removes the temporaries a killed w2s writer on this host left in a folder (AtomicOutput
+// names them FINAL.tmp.w2s.PID@HOST); never a file of another name, host or live process.
+// Returns how many it removed.
 int remove_stale_temps(const std::string& dir);
 
 }  // namespace w2s

@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "comm/output_lock.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -388,7 +389,9 @@ int Pipeline::run() {
                       shell_line(stages_[i].command).c_str()));
     return 0;
   }
-  if (world_rank() == 0) make_dirs(cfg_.out);
+  // The root is this pipeline's until the report is written: a second pipeline on it would
+  // redo or remove the stages this one is running. (Each stage also locks its own folder.)
+  const OutputLock lock = lock_output_folder(cfg_.out, "w2s pipeline --config " + cfg_.path);
   for (size_t i = 0; i < stages_.size(); ++i) execute(stages_[i], i);
   log_info(strfmt("pipeline: all %zu stages complete in %s; analysis follows", stages_.size(),
                   human_duration(total.seconds()).c_str()));

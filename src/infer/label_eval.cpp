@@ -6,6 +6,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/output_folder.h"
 #include "core/sha256.h"
 #include "core/strings.h"
 #include "core/timer.h"
@@ -31,12 +32,22 @@ std::vector<float> assemble(const std::vector<float>& mine, const std::vector<in
   return full;
 }
 
-// Removes shard files of another shard count (a re-run with a different --shards).
+// Exactly a name label_shard_name() makes ("shard-KKKKK-of-NNNNN.h5"), not merely one like it.
+bool is_w2s_shard_name(const std::string& name) {
+  const std::string pattern = label_shard_name(0, 0);
+  if (name.size() != pattern.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (pattern[i] == '0' ? (name[i] < '0' || name[i] > '9') : name[i] != pattern[i]) return false;
+  return true;
+}
+
+// Removes shard files of another shard count (a re-run with a different --shards). Only names
+// w2s gives shards: a user's "shard-notes.h5" stays (and LabelSet::open names it when refusing).
 void remove_foreign_shards(const std::string& dir, int num_shards) {
   std::string mine = strfmt("-of-%05d.h5", num_shards);
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string name = e.path().filename().string();
-    if (starts_with(name, "shard-") && ends_with(name, ".h5") && !ends_with(name, mine)) {
+    if (is_w2s_shard_name(name) && !ends_with(name, mine)) {
       log_info("  removing " + name + " (from a run with a different shard count)");
       fs::remove(e.path());
     }
@@ -72,9 +83,23 @@ void label_shard(const HeadForward& model, const TokenDataset& ds, const Inferen
   if (writer) writer->commit();
 }
 
+// An input lying in --out-dir under a name label writes or removes there (a shard, the manifest)
+// would be overwritten or deleted: refused like any output equal to an input.
+void require_inputs_outside_label_names(const LabelOptions& o) {
+  for (const auto& [option, path] : {std::pair<std::string, std::string>{"--model", o.model}, {"--data", o.data}}) {
+    const fs::path p(path);
+    const std::string name = p.filename().string();
+    if (name != "manifest.json" && !is_w2s_shard_name(name)) continue;
+    if (same_file(p.parent_path().empty() ? "." : p.parent_path().string(), o.out_dir))
+      throw UsageError(strfmt("%s %s lies in --out-dir %s under a name w2s label writes there: an output must not "
+                              "overwrite an input", option.c_str(), path.c_str(), o.out_dir.c_str()));
+  }
+}
+
 }  // namespace
 
 double run_eval(const EvalOptions& o, const ProcessGrid& grid) {
+  require_outputs_not_inputs({{"--out", o.out}}, {{"--model", o.model}, {"--data", o.data}});
   Timer timer;
   TokenDataset ds = TokenDataset::open(o.data);
   require_same_tokenizer(ds.info(), o.model);
@@ -124,6 +149,7 @@ double run_eval(const EvalOptions& o, const ProcessGrid& grid) {
 
 void run_label(const LabelOptions& o, const ProcessGrid& grid) {
   if (o.temperature <= 0) throw UsageError("--temperature must be positive");
+  require_inputs_outside_label_names(o);
   Timer timer;
   const int shards = o.shards > 0 ? o.shards : grid.dp_size();
   TokenDataset ds = TokenDataset::open(o.data);

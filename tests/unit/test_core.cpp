@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <set>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/output_folder.h"
 #include "core/philox.h"
 #include "core/sha256.h"
 #include "io/h5.h"
@@ -54,6 +58,65 @@ TEST(AtomicOutput, NothingLeftWithoutCommit) {
   EXPECT_FALSE(file_exists(final));
   write_text_atomic(final, "done");
   EXPECT_EQ(read_text_file(final), "done");
+}
+
+TEST(AtomicOutput, TempNameRecordsItsWriter) {
+  test::TempDir dir;
+  AtomicOutput out(dir.file("out.txt"));
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  EXPECT_EQ(out.temp_path(), dir.file("out.txt") + ".tmp.w2s." + std::to_string(::getpid()) + "@" + host);
+}
+
+TEST(RemoveStaleTemps, OnlyADeadWriterOfThisHost) {
+  test::TempDir dir;
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  pid_t child = 4194303;  // the largest pid Linux allows: find one that is not alive now
+  while (child > 2 && (::kill(child, 0) == 0 || errno != ESRCH)) --child;
+  const std::string dead = "a.h5.tmp.w2s." + std::to_string(child) + "@" + host;
+  const std::vector<std::string> kept = {"notes.tmp.keep", "x.tmp.y", "a.h5.tmp.12345",
+                                         "a.h5.tmp.w2s." + std::to_string(child) + "@another-host",
+                                         "a.h5.tmp.w2s." + std::to_string(::getppid()) + "@" + host};
+  for (const auto& name : kept) test::write_file(dir.file(name), "x");
+  test::write_file(dir.file(dead), "x");
+  EXPECT_EQ(remove_stale_temps(dir.path()), 1);
+  EXPECT_FALSE(file_exists(dir.file(dead)));
+  for (const auto& name : kept) EXPECT_TRUE(file_exists(dir.file(name))) << name;
+}
+
+TEST(OutputLock, SecondHolderRefusedUntilReleased) {
+  test::TempDir dir;
+  const std::string folder = dir.file("run");
+  {
+    OutputLock first = OutputLock::acquire(folder, "w2s train --run-dir run");
+    EXPECT_TRUE(first.held());
+    // flock locks belong to the open file, so even this process cannot take it twice.
+    test::expect_error([&] { OutputLock::acquire(folder, "w2s label --out-dir run"); }, ExitCode::Usage,
+                       {folder + " is in use", "pid " + std::to_string(::getpid()) + " on host", "w2s train --run-dir run"});
+  }
+  // Released: the lock file and the folder it created are gone, and the folder is free again.
+  EXPECT_FALSE(file_exists(folder));
+  {
+    OutputLock again = OutputLock::acquire(folder, "again");
+    EXPECT_TRUE(again.held());
+    test::write_file(folder + "/out.txt", "x");
+  }
+  EXPECT_TRUE(file_exists(folder + "/out.txt"));
+  EXPECT_FALSE(file_exists(folder + "/" + kOutputLockName));
+}
+
+TEST(SameFile, ResolvesSpellingsAndLinks) {
+  test::TempDir dir;
+  test::write_file(dir.file("a.h5"), "x");
+  std::filesystem::create_directories(dir.file("sub"));
+  std::filesystem::create_symlink(dir.file("a.h5"), dir.file("link.h5"));
+  EXPECT_TRUE(same_file(dir.file("a.h5"), dir.file("sub/../a.h5")));
+  EXPECT_TRUE(same_file(dir.file("a.h5"), dir.file("link.h5")));
+  EXPECT_TRUE(same_file(dir.file("new.h5"), dir.file("sub/../new.h5")));  // neither exists yet
+  EXPECT_FALSE(same_file(dir.file("a.h5"), dir.file("b.h5")));
+  test::expect_error([&] { require_outputs_not_inputs({{"--out", dir.file("link.h5")}}, {{"--model", dir.file("a.h5")}}); },
+                     ExitCode::Usage, {"--out", "is the same file as --model", "a.h5"});
 }
 
 TEST(H5, RoundTripDatasetsAttributesRows) {
