@@ -1,5 +1,8 @@
 #include "io/h5.h"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <numeric>
 
 #include "core/error.h"
@@ -7,11 +10,24 @@
 namespace w2s::h5 {
 namespace {
 
+// Set when an HDF5 close failed (a full disk): HDF5 then keeps the object's id, half torn
+// down, and its own shutdown at exit (H5close) crashes on it. The process is about to exit
+// with its one-line error, so the library is left as it is; otherwise it shuts down as usual.
+bool g_close_failed = false;
+
+void close_library_at_exit() {
+  if (!g_close_failed) H5close();
+}
+
 // HDF5 prints error stacks to stderr by default; w2s reports its own one-line errors.
-struct SilenceHdf5 {
-  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+struct SetUpHdf5 {
+  SetUpHdf5() {
+    // Must precede the library's initialisation (any other H5 call) to take effect.
+    if (H5dont_atexit() >= 0) std::atexit(close_library_at_exit);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
 };
-const SilenceHdf5 g_silence;
+const SetUpHdf5 g_setup;
 
 template <class T>
 hid_t native_type();
@@ -35,6 +51,30 @@ hsize_t product(const Shape& s) {
   return std::accumulate(s.begin(), s.end(), hsize_t{1}, std::multiplies<hsize_t>());
 }
 
+// The operating system's reason for the HDF5 call that just failed ("No space left on device"):
+// the file driver records errno in its message on the error stack, which the next HDF5 call
+// clears, so this must run right after the failure. Falls back to errno as it was then.
+herr_t find_os_error(unsigned, const H5E_error2_t* e, void* out) {
+  const char* at = e->desc ? std::strstr(e->desc, "errno = ") : nullptr;
+  if (!at) return 0;
+  int code = std::atoi(at + std::strlen("errno = "));
+  if (code <= 0) return 0;
+  *static_cast<int*>(out) = code;
+  return 1;  // stop at the first (innermost) one
+}
+
+std::string os_error_of_failure(int errno_then) {
+  int code = 0;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_os_error, &code);
+  if (code == 0) code = errno_then;
+  return code > 0 ? std::string(": ") + std::strerror(code) : std::string();
+}
+
+// A failed write, flush or close: exit 3 with the file, the step and the system's reason.
+Error write_error(const std::string& what, int errno_then) {
+  return RuntimeError(what + os_error_of_failure(errno_then));
+}
+
 std::string dims_str(const Shape& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
@@ -54,22 +94,26 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 
 void Handle::reset() {
   if (id_ < 0) return;
+  herr_t closed = 0;
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
+    case H5I_FILE: closed = H5Fclose(id_); break;
+    case H5I_GROUP: closed = H5Gclose(id_); break;
+    case H5I_DATASET: closed = H5Dclose(id_); break;
+    case H5I_DATASPACE: closed = H5Sclose(id_); break;
+    case H5I_DATATYPE: closed = H5Tclose(id_); break;
+    case H5I_ATTR: closed = H5Aclose(id_); break;
+    case H5I_GENPROP_LST: closed = H5Pclose(id_); break;
     default: break;
   }
+  // A destructor cannot report it (an error is usually on its way already): just remember it.
+  if (closed < 0) g_close_failed = true;
   id_ = -1;
 }
 
 File File::create(const std::string& path) {
+  errno = 0;
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (id < 0) throw RuntimeError(path + ": cannot create HDF5 file");
+  if (id < 0) throw write_error(path + ": cannot create HDF5 file", errno);
   return File(path, id);
 }
 
@@ -91,15 +135,30 @@ File File::open_rw(const std::string& path) {
 }
 
 void File::flush() {
-  if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw RuntimeError(path_ + ": HDF5 flush failed");
+  errno = 0;
+  if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw write_error(path_ + ": cannot write HDF5 file", errno);
 }
 
 void File::close() {
   if (!file_.valid()) return;
-  if (H5Fclose(file_.release()) < 0) throw RuntimeError(path_ + ": HDF5 close failed");
+  // Everything cached is written here: a full disk usually shows up at this call.
+  errno = 0;
+  if (H5Fclose(file_.release()) < 0) {
+    g_close_failed = true;
+    throw write_error(path_ + ": cannot write HDF5 file (close failed)", errno);
+  }
 }
 
 std::string File::where(const std::string& name) const { return path_ + ": '" + name + "'"; }
+
+// Closing a dataset writes its cached chunks: a failure there is a failed write, not noise.
+void File::close_written(Handle& dataset, const std::string& name) {
+  errno = 0;
+  if (H5Dclose(dataset.release()) < 0) {
+    g_close_failed = true;
+    throw write_error(where(name) + ": write failed", errno);
+  }
+}
 
 bool File::exists(const std::string& name) const {
   if (name == "/" || name.empty()) return true;
@@ -191,8 +250,10 @@ void File::write(const std::string& name, const Shape& shape, const T* data) {
   Handle d(H5Dcreate2(file_.get(), name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, dcpl.get(),
                       H5P_DEFAULT));
   if (!d.valid()) throw RuntimeError(where(name) + ": cannot create dataset");
+  errno = 0;
   if (n > 0 && H5Dwrite(d.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-    throw RuntimeError(where(name) + ": write failed");
+    throw write_error(where(name) + ": write failed", errno);
+  close_written(d, name);
 }
 
 template <class T>
@@ -286,8 +347,12 @@ void File::append_rows(const std::string& name, const T* data, hsize_t nrows) {
   count[0] = nrows;
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+  errno = 0;
   if (H5Dwrite(d.get(), native_type<T>(), mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
-    throw RuntimeError(where(name) + ": append failed");
+    throw write_error(where(name) + ": append failed", errno);
+  mspace.reset();
+  fspace.reset();
+  close_written(d, name);
 }
 
 #define W2S_H5_INSTANTIATE(T)                                                                  \

@@ -98,6 +98,7 @@ class File {
   Handle open_object(const std::string& name) const;
   Handle open_dataset_checked(const std::string& name, hid_t expected_class) const;
   std::string where(const std::string& name) const;
+  void close_written(Handle& dataset, const std::string& name);  // RuntimeError with the OS reason
 
   std::string path_;
   Handle file_;
