@@ -131,7 +131,8 @@ def load_checkpoint(path, optimizer=False):
         if "params" not in f:
             raise FormatError(f"{path}: group '/params' missing")
         out = {"attrs": a, "state": _attrs(f["state"]) if "state" in f else {},
-               "params": {name: _read(f["params"], name, np.float32, f["params"][name].ndim) for name in f["params"]}}
+               "params": {name: _read(f["params"], name, np.float32, getattr(f["params"][name], "ndim", 1))
+                          for name in f["params"]}}
         if optimizer:
             for key, group in (("optim_m", "optim/m"), ("optim_v", "optim/v")):
                 out[key] = {name: f[group][name][()] for name in f[group]} if group in f else {}
