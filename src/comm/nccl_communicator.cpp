@@ -4,8 +4,9 @@
 
 #include <utility>
 
-#include "core/error.h"
+#include "comm/mpi_env.h"
 #include "core/cuda_check.h"
+#include "core/error.h"
 
 namespace w2s::cuda {
 namespace {
@@ -39,12 +40,7 @@ void check_nccl(ncclResult_t rc, const std::string& where) {
 }  // namespace
 
 int select_device_by_local_rank() {
-  MPI_Comm local;
-  if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local) != MPI_SUCCESS)
-    throw RuntimeError("MPI_Comm_split_type failed while finding the node-local rank");
-  int local_rank = 0;
-  MPI_Comm_rank(local, &local_rank);
-  MPI_Comm_free(&local);
+  const int local_rank = node_local_rank();
   const int n = device_count();
   if (n == 0) throw RuntimeError("no CUDA device is visible to this process (CUDA backend selected)");
   const int dev = local_rank % n;
@@ -52,12 +48,12 @@ int select_device_by_local_rank() {
   return dev;
 }
 
-NcclCommunicator::NcclCommunicator(Communicator& bootstrap, std::string name, cudaStream_t stream, bool synchronous)
-    : rank_(bootstrap.rank()), size_(bootstrap.size()), name_(std::move(name)), stream_(stream),
+NcclCommunicator::NcclCommunicator(Communicator& id_exchange, std::string name, cudaStream_t stream, bool synchronous)
+    : rank_(id_exchange.rank()), size_(id_exchange.size()), name_(std::move(name)), stream_(stream),
       synchronous_(synchronous) {
   ncclUniqueId id{};
   if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), name_ + ": ncclGetUniqueId");
-  bootstrap.broadcast(&id, sizeof(id), DType::U8, 0);
+  id_exchange.broadcast(&id, sizeof(id), DType::U8, 0);
   check_nccl(ncclCommInitRank(&comm_, size_, id, rank_), name_ + ": ncclCommInitRank");
   W2S_CUDA_CHECK(cudaMalloc(&barrier_buf_, sizeof(int)));
 }

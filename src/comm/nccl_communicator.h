@@ -15,13 +15,16 @@
 
 namespace w2s::cuda {
 
-// cudaSetDevice(node-local rank mod visible devices), the node-local rank from MPI's shared-
-// memory split of MPI_COMM_WORLD. Returns the device chosen. Requires MPI to be initialised.
+// cudaSetDevice(node-local rank mod visible devices), the node-local rank from comm/mpi_env.h
+// (the launcher's environment, else MPI's shared-memory split). Returns the device chosen.
+// Requires MPI to be initialised.
 int select_device_by_local_rank();
 
+// id_exchange: a host communicator over the same ranks, through which rank 0's NCCL unique id
+// reaches the others.
 class NcclCommunicator final : public Communicator {
  public:
-  NcclCommunicator(Communicator& bootstrap, std::string name, cudaStream_t stream = nullptr, bool synchronous = true);
+  NcclCommunicator(Communicator& id_exchange, std::string name, cudaStream_t stream = nullptr, bool synchronous = true);
   ~NcclCommunicator() override;
   NcclCommunicator(const NcclCommunicator&) = delete;
   NcclCommunicator& operator=(const NcclCommunicator&) = delete;

@@ -1,12 +1,13 @@
 // Errors with an exit code category, so every command fails with a one-line reason and a
-// predictable status: 1 usage/config, 2 input data, 3 runtime.
+// predictable status: 1 usage/config, 2 input data, 3 runtime, 75 stopped by a preemption signal
+// after a checkpoint (EX_TEMPFAIL: Slurm requeues, a re-run resumes).
 #pragma once
 #include <stdexcept>
 #include <string>
 
 namespace w2s {
 
-enum class ExitCode : int { Ok = 0, Usage = 1, Data = 2, Runtime = 3 };
+enum class ExitCode : int { Ok = 0, Usage = 1, Data = 2, Runtime = 3, Preempted = 75 };
 
 class Error : public std::runtime_error {
  public:

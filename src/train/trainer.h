@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "comm/process_grid.h"
+#include "core/error.h"
 #include "train/train_config.h"
 
 namespace w2s {
@@ -23,9 +24,9 @@ struct TrainResult {
   bool preempted = false;
 };
 
-// Exit code of a run that stopped on SIGUSR1/SIGTERM after writing its checkpoint: the Slurm
-// job script requeues on it.
-constexpr int kExitPreempted = 75;
+// Exit code of a run that stopped on SIGUSR1/SIGTERM after writing its checkpoint (the Slurm
+// job script requeues on it), as an int for return statements.
+constexpr int kExitPreempted = static_cast<int>(ExitCode::Preempted);
 
 TrainResult run_training(const TrainConfig& cfg, const ProcessGrid& grid, const std::string& effective_config);
 
