@@ -7,6 +7,7 @@
 // and bootstrapping chains beside the direct transfer. report.json's keys: docs/formats.md §6.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -17,7 +18,14 @@ struct AnalyzeOptions {
   int resamples = 1000;
   double level = 0.95;
   uint64_t seed = 0;
+  // Cluster bootstrap: task -> divisor d, examples whose ids share floor(id / d) are resampled
+  // together (d = 1: every example alone). Tasks not listed use default_cluster_divisor.
+  std::map<std::string, int64_t> cluster_divisor;
 };
+
+// The grouping a task's data declares through its ids (sotu-party: id = speech · 10000 +
+// passage, so passages of one speech form a cluster); 1 (none) for every other task.
+int64_t default_cluster_divisor(const std::string& task);
 
 struct AnalyzeResult {
   nlohmann::json report;  // what report.json holds

@@ -1,10 +1,14 @@
 // Metrics of a weak-to-strong experiment. Sums are accumulated in double; every function checks
 // that its inputs are aligned (same n, same C) because a silent mismatch would be a wrong result.
 //
-// Bootstrap: resample r draws its random numbers from Philox(rng_seed, stream = r), so a given
-// resample is the same whatever the total number of resamples, and pgr_bootstrap and
-// mean_bootstrap called with the same rng_seed on same-shaped inputs draw the same examples
-// (their intervals are paired).
+// Bootstrap: every seed of an experiment is evaluated on the same test set, so test-set noise is
+// one sample however many seeds there are. A resample therefore draws seeds with replacement and,
+// independently, ONE multiset of test examples (or clusters of examples) that every drawn seed
+// and all three models use (crossed and paired). Drawing examples afresh inside each seed would
+// count k seeds as k test sets and shrink the interval by up to sqrt(k). Resample r draws its
+// examples from Philox(rng_seed, stream 2r) and its seeds from stream 2r + 1, so a given resample
+// is the same whatever the total number of resamples or seeds, and calls with the same rng_seed
+// on same-shaped inputs draw the same seeds and examples (their intervals are jointly drawn).
 #include "experiment/metrics.h"
 
 #include <algorithm>
@@ -85,22 +89,124 @@ void check_bootstrap_input(const std::vector<std::vector<T>>& x, int resamples, 
   if (!(level > 0.0 && level < 1.0)) throw UsageError(strfmt("%s: level must be in (0, 1), got %g", what, level));
 }
 
-// One bootstrap draw: seeds with replacement, then examples with replacement within each chosen
-// seed. Calls visit(seed, example) for every drawn example.
-template <typename Visit>
-void bootstrap_draw(const std::vector<size_t>& sizes, uint64_t rng_seed, uint64_t resample, Visit visit) {
-  IndexDraws draws(rng_seed, resample);
-  std::vector<size_t> chosen(sizes.size());
-  for (size_t& s : chosen) s = draws.next(sizes.size());
-  for (size_t s : chosen)
-    for (size_t i = 0; i < sizes[s]; ++i) visit(s, draws.next(sizes[s]));
-}
-
 template <typename T>
 std::vector<size_t> seed_sizes(const std::vector<std::vector<T>>& x) {
   std::vector<size_t> sizes;
   for (const auto& seed : x) sizes.push_back(seed.size());
   return sizes;
+}
+
+// A shared test set needs the same examples (and clusters) in every seed; clusters, when given,
+// label every example of every seed.
+void check_resampling(const std::vector<size_t>& sizes, const Resampling& rs, const char* what) {
+  if (rs.shared_test_set)
+    for (size_t s = 1; s < sizes.size(); ++s)
+      if (sizes[s] != sizes[0])
+        throw RuntimeError(strfmt("%s: the test set is declared shared by all seeds, but seed %zu has %zu examples "
+                                  "and seed 0 %zu",
+                                  what, s, sizes[s], sizes[0]));
+  if (rs.clusters.empty()) return;
+  if (rs.clusters.size() != sizes.size())
+    throw RuntimeError(strfmt("%s: clusters given for %zu seeds, inputs have %zu", what, rs.clusters.size(), sizes.size()));
+  for (size_t s = 0; s < sizes.size(); ++s) {
+    if (rs.clusters[s].size() != sizes[s])
+      throw RuntimeError(strfmt("%s: seed %zu has %zu examples but %zu cluster ids", what, s, sizes[s],
+                                rs.clusters[s].size()));
+    if (rs.shared_test_set && rs.clusters[s] != rs.clusters[0])
+      throw RuntimeError(strfmt("%s: the test set is declared shared, but seed %zu groups its examples into "
+                                "clusters differently from seed 0",
+                                what, s));
+  }
+}
+
+// Per seed and per cluster, sums of `columns` per-example values plus the example count (the
+// last of width = columns + 1 entries). A resample is a weighted sum of these rows.
+struct ClusterSums {
+  size_t width = 0;
+  std::vector<size_t> clusters;           // [seed] number of clusters
+  std::vector<std::vector<double>> sums;  // [seed][cluster · width + column]
+};
+
+// Dense cluster index of every example of one seed: its own index when no clusters are given,
+// else the rank of its cluster id among the seed's distinct ids.
+std::vector<size_t> cluster_index(size_t n, const std::vector<int64_t>* ids, size_t* count) {
+  std::vector<size_t> index(n);
+  if (!ids) {
+    for (size_t i = 0; i < n; ++i) index[i] = i;
+    *count = n;
+    return index;
+  }
+  std::vector<int64_t> distinct(*ids);
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (size_t i = 0; i < n; ++i)
+    index[i] = static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), (*ids)[i]) - distinct.begin());
+  *count = distinct.size();
+  return index;
+}
+
+// value(s, i, j): column j of example i of seed s.
+template <typename Value>
+ClusterSums cluster_sums(const std::vector<size_t>& sizes, size_t columns, const Resampling& rs, Value value) {
+  ClusterSums t;
+  t.width = columns + 1;
+  for (size_t s = 0; s < sizes.size(); ++s) {
+    size_t K = 0;
+    const std::vector<size_t> index = cluster_index(sizes[s], rs.clusters.empty() ? nullptr : &rs.clusters[s], &K);
+    std::vector<double> sums(K * t.width, 0.0);
+    for (size_t i = 0; i < sizes[s]; ++i) {
+      double* row = &sums[index[i] * t.width];
+      for (size_t j = 0; j < columns; ++j) row[j] += value(s, i, j);
+      row[columns] += 1.0;
+    }
+    t.clusters.push_back(K);
+    t.sums.push_back(std::move(sums));
+  }
+  return t;
+}
+
+// Column totals over the whole sample (every seed and cluster once).
+std::vector<double> full_totals(const ClusterSums& t) {
+  std::vector<double> total(t.width, 0.0);
+  for (const auto& seed : t.sums)
+    for (size_t k = 0; k < seed.size(); ++k) total[k % t.width] += seed[k];
+  return total;
+}
+
+// How often each of m items is drawn in m draws with replacement.
+std::vector<double> multiplicities(size_t m, IndexDraws& draws) {
+  std::vector<double> count(m, 0.0);
+  for (size_t k = 0; k < m; ++k) count[draws.next(m)] += 1.0;
+  return count;
+}
+
+// Column totals of resample r: Σ_seed Σ_cluster (times drawn) · sums. With a shared test set the
+// cluster multiplicities are drawn once and apply to every seed; otherwise each drawn copy of a
+// seed draws its own clusters.
+std::vector<double> resample_totals(const ClusterSums& t, bool shared, uint64_t rng_seed, uint64_t r) {
+  const size_t S = t.sums.size(), W = t.width;
+  IndexDraws example_draws(rng_seed, 2 * r), seed_draws(rng_seed, 2 * r + 1);
+  const std::vector<double> seed_mult = multiplicities(S, seed_draws);
+  std::vector<double> total(W, 0.0);
+  if (shared) {
+    const std::vector<double> cluster_mult = multiplicities(t.clusters[0], example_draws);
+    for (size_t s = 0; s < S; ++s) {
+      if (seed_mult[s] == 0) continue;
+      for (size_t c = 0; c < cluster_mult.size(); ++c) {
+        if (cluster_mult[c] == 0) continue;
+        const double weight = seed_mult[s] * cluster_mult[c];
+        for (size_t j = 0; j < W; ++j) total[j] += weight * t.sums[s][c * W + j];
+      }
+    }
+    return total;
+  }
+  for (size_t s = 0; s < S; ++s)
+    for (int copy = 0; copy < static_cast<int>(seed_mult[s]); ++copy)
+      for (size_t k = 0; k < t.clusters[s]; ++k) {
+        const size_t c = example_draws.next(t.clusters[s]);
+        for (size_t j = 0; j < W; ++j) total[j] += t.sums[s][c * W + j];
+      }
+  return total;
 }
 
 // Percentile interval of the defined statistics: [q((1 − level)/2), q((1 + level)/2)]. No defined
@@ -109,6 +215,23 @@ void percentile_interval(std::vector<double> stats, double level, Interval& out)
   std::sort(stats.begin(), stats.end());
   out.lo = quantile_sorted(stats, (1.0 - level) / 2.0);
   out.hi = quantile_sorted(stats, (1.0 + level) / 2.0);
+}
+
+// Column sums of the three models' correctness: weak, w2s, ceiling (then the count).
+ClusterSums pgr_sums(const PairCorrectness& p, const Resampling& rs, const char* what) {
+  check_same_shape(p.weak, p.w2s, strfmt("%s (weak vs w2s)", what).c_str());
+  check_same_shape(p.weak, p.ceiling, strfmt("%s (weak vs ceiling)", what).c_str());
+  const std::vector<size_t> sizes = seed_sizes(p.weak);
+  check_resampling(sizes, rs, what);
+  const std::vector<std::vector<uint8_t>>* cols[3] = {&p.weak, &p.w2s, &p.ceiling};
+  return cluster_sums(sizes, 3, rs, [&](size_t s, size_t i, size_t j) { return static_cast<double>((*cols[j])[s][i]); });
+}
+
+std::optional<double> pgr_of_totals(const std::vector<double>& t) { return pgr(t[0] / t[3], t[1] / t[3], t[2] / t[3]); }
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return quantile_sorted(v, 0.5);
 }
 
 }  // namespace
@@ -188,41 +311,21 @@ std::optional<double> pgr(double p_weak, double p_w2s, double p_ceiling) {
 Interval pgr_bootstrap(const std::vector<std::vector<uint8_t>>& correct_weak,
                        const std::vector<std::vector<uint8_t>>& correct_w2s,
                        const std::vector<std::vector<uint8_t>>& correct_ceiling, int resamples, double level,
-                       uint64_t rng_seed) {
+                       uint64_t rng_seed, const Resampling& resampling) {
   check_bootstrap_input(correct_weak, resamples, level, "pgr_bootstrap");
-  check_same_shape(correct_weak, correct_w2s, "pgr_bootstrap (weak vs w2s)");
-  check_same_shape(correct_weak, correct_ceiling, "pgr_bootstrap (weak vs ceiling)");
-  const std::vector<size_t> sizes = seed_sizes(correct_weak);
-
-  // Accuracies of the three models over a set of (seed, example) draws, then their PGR.
-  struct Counts {
-    double weak = 0, w2s = 0, ceiling = 0, total = 0;
-  };
-  auto add = [&](Counts& c, size_t s, size_t i) {
-    c.weak += correct_weak[s][i];
-    c.w2s += correct_w2s[s][i];
-    c.ceiling += correct_ceiling[s][i];
-    c.total += 1;
-  };
-  auto pgr_of = [](const Counts& c) { return pgr(c.weak / c.total, c.w2s / c.total, c.ceiling / c.total); };
-
+  const ClusterSums sums = pgr_sums({correct_weak, correct_w2s, correct_ceiling}, resampling, "pgr_bootstrap");
   Interval out;
-  Counts all;
-  for (size_t s = 0; s < sizes.size(); ++s)
-    for (size_t i = 0; i < sizes[s]; ++i) add(all, s, i);
-  std::optional<double> estimate = pgr_of(all);
+  out.resamples = resamples;
+  const std::optional<double> estimate = pgr_of_totals(full_totals(sums));
   if (!estimate) {
     out.defined = false;
     out.estimate = out.lo = out.hi = kNaN;
     return out;
   }
   out.estimate = *estimate;
-
   std::vector<double> stats;
   for (int r = 0; r < resamples; ++r) {
-    Counts c;
-    bootstrap_draw(sizes, rng_seed, static_cast<uint64_t>(r), [&](size_t s, size_t i) { add(c, s, i); });
-    if (std::optional<double> v = pgr_of(c))
+    if (std::optional<double> v = pgr_of_totals(resample_totals(sums, resampling.shared_test_set, rng_seed, r)))
       stats.push_back(*v);
     else
       ++out.undefined_resamples;
@@ -232,20 +335,58 @@ Interval pgr_bootstrap(const std::vector<std::vector<uint8_t>>& correct_weak,
 }
 
 // Point estimate: Σ values / Σ count over all seeds; resamples pool the same way.
-Interval mean_bootstrap(const std::vector<std::vector<double>>& values, int resamples, double level, uint64_t rng_seed) {
+Interval mean_bootstrap(const std::vector<std::vector<double>>& values, int resamples, double level, uint64_t rng_seed,
+                        const Resampling& resampling) {
   check_bootstrap_input(values, resamples, level, "mean_bootstrap");
   const std::vector<size_t> sizes = seed_sizes(values);
+  check_resampling(sizes, resampling, "mean_bootstrap");
+  const ClusterSums sums = cluster_sums(sizes, 1, resampling, [&](size_t s, size_t i, size_t) { return values[s][i]; });
   Interval out;
-  double sum = 0, count = 0;
-  for (const auto& seed : values)
-    for (double v : seed) sum += v, count += 1;
-  out.estimate = sum / count;
-
-  std::vector<double> stats(resamples);
+  out.resamples = resamples;
+  const std::vector<double> all = full_totals(sums);
+  out.estimate = all[0] / all[1];
+  std::vector<double> stats(static_cast<size_t>(resamples));
   for (int r = 0; r < resamples; ++r) {
-    double rs = 0, rc = 0;
-    bootstrap_draw(sizes, rng_seed, static_cast<uint64_t>(r), [&](size_t s, size_t i) { rs += values[s][i], rc += 1; });
-    stats[r] = rs / rc;
+    const std::vector<double> t = resample_totals(sums, resampling.shared_test_set, rng_seed, r);
+    stats[static_cast<size_t>(r)] = t[0] / t[1];
+  }
+  percentile_interval(std::move(stats), level, out);
+  return out;
+}
+
+// Pairs with an undefined point PGR drop out; the rest share every resample's draw.
+Interval median_pgr_bootstrap(const std::vector<PairCorrectness>& pairs, int resamples, double level,
+                              uint64_t rng_seed, const Resampling& resampling) {
+  if (pairs.empty()) throw RuntimeError("median_pgr_bootstrap: no pairs");
+  std::vector<ClusterSums> kept;
+  std::vector<double> point;
+  for (const PairCorrectness& p : pairs) {
+    check_bootstrap_input(p.weak, resamples, level, "median_pgr_bootstrap");
+    check_same_shape(pairs[0].weak, p.weak, "median_pgr_bootstrap (pairs must share seeds and test set)");
+    ClusterSums sums = pgr_sums(p, resampling, "median_pgr_bootstrap");
+    if (std::optional<double> g = pgr_of_totals(full_totals(sums))) {
+      point.push_back(*g);
+      kept.push_back(std::move(sums));
+    }
+  }
+  Interval out;
+  out.resamples = resamples;
+  if (point.empty()) {
+    out.defined = false;
+    out.estimate = out.lo = out.hi = kNaN;
+    return out;
+  }
+  out.estimate = median_of(point);
+  std::vector<double> stats, row(kept.size());
+  for (int r = 0; r < resamples; ++r) {
+    bool defined = true;
+    for (size_t k = 0; k < kept.size() && defined; ++k) {
+      std::optional<double> g = pgr_of_totals(resample_totals(kept[k], resampling.shared_test_set, rng_seed, r));
+      defined = g.has_value();
+      if (defined) row[k] = *g;
+    }
+    if (defined) stats.push_back(median_of(row));
+    else ++out.undefined_resamples;
   }
   percentile_interval(std::move(stats), level, out);
   return out;

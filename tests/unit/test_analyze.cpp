@@ -6,9 +6,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "core/error.h"
 #include "core/philox.h"
+#include "core/strings.h"
 #include "test_util.h"
 #include "experiment/analyze.h"
 #include "io/predictions.h"
@@ -32,6 +34,15 @@ PredictionFile classifier(const std::vector<int32_t>& labels, const std::vector<
   }
   p.logits = p.probs;
   return p;
+}
+
+AnalyzeOptions options(const std::string& root, int resamples, double level, uint64_t seed) {
+  AnalyzeOptions o;
+  o.root = root;
+  o.resamples = resamples;
+  o.level = level;
+  o.seed = seed;
+  return o;
 }
 
 void put(const std::string& run_dir, const PredictionFile& p) {
@@ -67,7 +78,7 @@ TEST(Analyze, PgrAndIntervalOnConstructedPredictions) {
     put(layout::gt_run(sd, "strong"), classifier(labels, first(160, n)));
     put(layout::student(sd, "weak", "strong", "xent"), classifier(labels, first(140, n)));
   }
-  AnalyzeResult r = analyze_experiment({dir.path(), 500, 0.95, 0});
+  AnalyzeResult r = analyze_experiment(options(dir.path(), 500, 0.95, 0));
   const auto& x = row(r.report, "weak", "strong", "xent");
   EXPECT_DOUBLE_EQ(x["p_weak"].get<double>(), 0.6);
   EXPECT_DOUBLE_EQ(x["p_w2s"].get<double>(), 0.7);
@@ -95,7 +106,7 @@ TEST(Analyze, UndefinedWhenCeilingDoesNotBeatWeak) {
   put(layout::gt_run(sd, "a"), classifier(labels, first(70, 100)));
   put(layout::gt_run(sd, "b"), classifier(labels, first(60, 100)));
   put(layout::student(sd, "a", "b", "xent"), classifier(labels, first(65, 100)));
-  AnalyzeResult r = analyze_experiment({dir.path(), 200, 0.95, 0});
+  AnalyzeResult r = analyze_experiment(options(dir.path(), 200, 0.95, 0));
   const auto& x = row(r.report, "a", "b", "xent");
   EXPECT_FALSE(x["pgr_defined"].get<bool>());
   EXPECT_TRUE(x["pgr"].is_null());
@@ -112,7 +123,7 @@ TEST(Analyze, RefusesDifferentTestSetsNamingBothFiles) {
   other.ids[7] = 99999;
   put(layout::gt_run(sd, "b"), other);
   try {
-    analyze_experiment({dir.path(), 100, 0.95, 0});
+    analyze_experiment(options(dir.path(), 100, 0.95, 0));
     FAIL() << "different id sets were accepted";
   } catch (const Error& e) {
     std::string m = e.what();
@@ -127,18 +138,37 @@ TEST(Analyze, SupervisorChoiceAndRankCorrelation) {
   std::vector<int32_t> labels(n);
   for (int i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = i % 2;
   std::string sd = layout::seed_dir(dir.path(), "task", 0);
+  put(layout::gt_run(sd, "w0"), classifier(labels, first(55, n)));
   put(layout::gt_run(sd, "w1"), classifier(labels, first(60, n)));
   put(layout::gt_run(sd, "w2"), classifier(labels, first(75, n)));
   put(layout::gt_run(sd, "s"), classifier(labels, first(90, n)));
+  put(layout::student(sd, "w0", "s", "xent"), classifier(labels, first(65, n)));
   put(layout::student(sd, "w1", "s", "xent"), classifier(labels, first(70, n)));
   put(layout::student(sd, "w2", "s", "xent"), classifier(labels, first(80, n)));
-  AnalyzeResult r = analyze_experiment({dir.path(), 100, 0.95, 0});
-  ASSERT_EQ(r.report["supervisor_choice"].size(), 1u);
-  const auto& s = r.report["supervisor_choice"][0];
+  // A second loss whose students are all far worse: pooled with xent, predicted and measured
+  // errors would rank together for that reason alone.
+  put(layout::student(sd, "w0", "s", "product"), classifier(labels, first(20, n)));
+  put(layout::student(sd, "w1", "s", "product"), classifier(labels, first(10, n)));
+  put(layout::student(sd, "w2", "s", "product"), classifier(labels, first(15, n)));
+  AnalyzeResult r = analyze_experiment(options(dir.path(), 100, 0.95, 0));
+  ASSERT_EQ(r.report["supervisor_choice"].size(), 2u);
+  const auto& s = r.report["supervisor_choice"][1];
+  ASSERT_EQ(s["loss"], "xent");
   EXPECT_EQ(s["best_in_fact"], "w2");
   // Predicted student error = weak error − misfit; for nested correctness it ranks w2 first.
   EXPECT_EQ(s["chosen_by_misfit"], "w2");
-  EXPECT_DOUBLE_EQ(r.report["rank_correlation_predicted_vs_measured"].get<double>(), 1.0);
+  EXPECT_EQ(s["misfit_setting"], "heuristic");  // xent on a fine-tuned network: outside the theorem
+  // Rank correlation within each task and loss, never pooled across them.
+  EXPECT_FALSE(r.report.contains("rank_correlation_predicted_vs_measured"));
+  ASSERT_EQ(r.report["rank_correlations"].size(), 2u);
+  for (const auto& c : r.report["rank_correlations"]) {
+    EXPECT_EQ(c["rows"], 3);
+    EXPECT_EQ(c["misfit_setting"], "heuristic");
+  }
+  EXPECT_DOUBLE_EQ(r.report["rank_correlations"][1]["spearman"].get<double>(), 1.0);  // xent
+  EXPECT_LT(r.report["rank_correlations"][0]["spearman"].get<double>(), 1.0);         // product
+  EXPECT_NE(r.table.find("(h)"), std::string::npos) << r.table;
+  EXPECT_NE(r.table.find("heuristic"), std::string::npos) << r.table;
 }
 
 TEST(Analyze, SyntheticRegressionGainEqualsMisfit) {
@@ -198,7 +228,9 @@ TEST(Analyze, SyntheticRegressionGainEqualsMisfit) {
   put(layout::gt_run(sd, "weak"), regression_file(g));
   put(layout::gt_run(sd, "strong"), regression_file(ystar));
   put(layout::student(sd, "weak", "strong", "squared"), regression_file(student));
-  AnalyzeResult r = analyze_experiment({dir.path(), 100, 0.95, 0});
+  test::write_file(layout::student(sd, "weak", "strong", "squared") + "/config.ini",
+                   "loss = squared\nfreeze-backbone = true\n");
+  AnalyzeResult r = analyze_experiment(options(dir.path(), 100, 0.95, 0));
   const auto& x = row(r.report, "weak", "strong", "squared");
   double gain = x["gain"], misfit = x["misfit"];
   EXPECT_GT(misfit, 0.1);
@@ -207,4 +239,140 @@ TEST(Analyze, SyntheticRegressionGainEqualsMisfit) {
   EXPECT_NEAR(x["predicted_student_error"].get<double>(), x["student_error"].get<double>(), 1e-6 * misfit);
   EXPECT_EQ(x["metric"], "mse");
   EXPECT_TRUE(x["pgr_defined"].get<bool>());  // error-based PGR: (e_w − e_s) / (e_w − e_c)
+  EXPECT_EQ(x["misfit_prediction"]["setting"], "theory");  // squared loss on a linear probe
+}
+
+namespace {
+
+// Seeds `seeds` of `task` with the same predictions on one test set of n examples (ids `ids`):
+// weak right on 60%, student 70%, ceiling 80%, in independent patterns. Every other seed lists
+// its examples in reverse order (analyze must join them by id).
+void identical_seeds(const std::string& root, const std::string& task, const std::vector<int64_t>& ids, int seeds,
+                     const std::function<bool(int, size_t)>& right) {
+  const size_t n = ids.size();
+  std::vector<int32_t> labels(n);
+  for (size_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(i % 2);
+  for (int seed = 0; seed < seeds; ++seed) {
+    std::string sd = layout::seed_dir(root, task, seed);
+    int model = 0;
+    for (const std::string& run : {layout::gt_run(sd, "weak"), layout::student(sd, "weak", "strong", "xent"),
+                                   layout::gt_run(sd, "strong")}) {
+      std::vector<bool> r(n);
+      for (size_t i = 0; i < n; ++i) r[i] = right(model, i);
+      PredictionFile p = classifier(labels, r);
+      p.ids = ids;
+      if (seed % 2) {  // same examples, other order
+        PredictionFile q = p;
+        for (size_t i = 0; i < n; ++i) {
+          q.ids[i] = p.ids[n - 1 - i];
+          q.labels[i] = p.labels[n - 1 - i];
+          q.probs[2 * i] = p.probs[2 * (n - 1 - i)];
+          q.probs[2 * i + 1] = p.probs[2 * (n - 1 - i) + 1];
+        }
+        q.logits = q.probs;
+        p = q;
+      }
+      put(run, p);
+      ++model;
+    }
+  }
+}
+
+// Model m (0 weak, 1 student, 2 ceiling) right on example i with probability 0.6 / 0.7 / 0.8.
+bool random_right(int m, size_t i) { return philox_uniform(51, static_cast<uint64_t>(m), i) < 0.6 + 0.1 * m; }
+
+std::vector<int64_t> sequential_ids(size_t n) {
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(100 + i);
+  return ids;
+}
+
+}  // namespace
+
+TEST(Analyze, IdenticalSeedsOnOneTestSetDoNotNarrowTheInterval) {
+  // One seed vs six seeds with identical predictions on the same test set: the six carry no more
+  // information, so the interval must be the same.
+  const std::vector<int64_t> ids = sequential_ids(300);
+  test::TempDir one, six;
+  identical_seeds(one.path(), "task", ids, 1, random_right);
+  identical_seeds(six.path(), "task", ids, 6, random_right);
+  const auto a = row(analyze_experiment(options(one.path(), 600, 0.95, 3)).report, "weak", "strong", "xent");
+  const auto b = row(analyze_experiment(options(six.path(), 600, 0.95, 3)).report, "weak", "strong", "xent");
+  ASSERT_TRUE(b["pgr_defined"].get<bool>());
+  EXPECT_EQ(b["seeds"].size(), 6u);
+  EXPECT_NEAR(b["pgr"].get<double>(), a["pgr"].get<double>(), 1e-12);
+  EXPECT_DOUBLE_EQ(b["pgr_ci"]["lo"].get<double>(), a["pgr_ci"]["lo"].get<double>());
+  EXPECT_DOUBLE_EQ(b["pgr_ci"]["hi"].get<double>(), a["pgr_ci"]["hi"].get<double>());
+  EXPECT_NEAR(b["p_w2s_ci"]["lo"].get<double>(), a["p_w2s_ci"]["lo"].get<double>(), 1e-12);
+  EXPECT_NE(b["resampling"]["test_set"].get<std::string>().find("shared"), std::string::npos);
+}
+
+TEST(Analyze, UndefinedResamplesAreReportedAndTabled) {
+  // The ceiling beats weak on one example of 20 (the student gets it too): a resample misses it
+  // with probability (19/20)^20 ≈ 36%, and then PGR is undefined.
+  const std::vector<int64_t> ids = sequential_ids(20);
+  test::TempDir dir;
+  identical_seeds(dir.path(), "task", ids, 3, [](int m, size_t i) { return m > 0 && i == 0; });
+  AnalyzeResult r = analyze_experiment(options(dir.path(), 1000, 0.95, 5));
+  const auto& x = row(r.report, "weak", "strong", "xent");
+  ASSERT_TRUE(x["pgr_defined"].get<bool>());
+  const int undefined = x["pgr_ci"]["undefined_resamples"];
+  EXPECT_EQ(x["pgr_ci"]["resamples"], 1000);
+  EXPECT_GT(undefined, 300);
+  EXPECT_LT(undefined, 420);
+  EXPECT_NE(r.table.find(strfmt("| %d/1000 |", undefined)), std::string::npos) << r.table;
+}
+
+TEST(Analyze, SotuPartyIsResampledBySpeechByDefault) {
+  // 30 speeches of 10 passages (id = speech * 10000 + passage); each model is right or wrong on
+  // a whole speech. Drawing speeches is the honest scheme and gives a wider interval than
+  // drawing passages; --cluster sotu-party=1 turns it off; other task names are not clustered.
+  std::vector<int64_t> ids;
+  for (int64_t speech = 0; speech < 30; ++speech)
+    for (int64_t k = 0; k < 10; ++k) ids.push_back(speech * 10000 + k);
+  auto by_speech = [&](int m, size_t i) { return random_right(m, static_cast<size_t>(ids[i] / 10000)); };
+  test::TempDir dir;
+  identical_seeds(dir.path(), "sotu-party", ids, 2, by_speech);
+  identical_seeds(dir.path(), "other", ids, 2, by_speech);
+  AnalyzeResult clustered = analyze_experiment(options(dir.path(), 800, 0.95, 2));
+  AnalyzeOptions off = options(dir.path(), 800, 0.95, 2);
+  off.cluster_divisor["sotu-party"] = 1;
+  AnalyzeResult flat = analyze_experiment(off);
+  auto width = [](const nlohmann::json& x) { return x["pgr_ci"]["hi"].get<double>() - x["pgr_ci"]["lo"].get<double>(); };
+  auto task_row = [](const nlohmann::json& report, const std::string& task) -> const nlohmann::json& {
+    for (const auto& r : report["rows"])
+      if (r["task"] == task) return r;
+    throw std::runtime_error("row not found");
+  };
+  const auto& sotu = task_row(clustered.report, "sotu-party");
+  EXPECT_EQ(sotu["resampling"]["cluster_divisor"], 10000);
+  EXPECT_EQ(sotu["resampling"]["clusters_seed0"], 30);
+  EXPECT_EQ(task_row(clustered.report, "other")["resampling"]["cluster_divisor"], 1);
+  EXPECT_GT(width(sotu), 1.8 * width(task_row(flat.report, "sotu-party")));
+  EXPECT_DOUBLE_EQ(width(task_row(flat.report, "sotu-party")), width(task_row(clustered.report, "other")));
+  EXPECT_NE(clustered.table.find("id / 10000"), std::string::npos) << clustered.table;
+}
+
+TEST(Analyze, MedianPgrOverPairsBesideThePooledRows) {
+  test::TempDir dir;
+  const int n = 400;
+  std::vector<int32_t> labels(n);
+  for (int i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = i % 2;
+  for (int seed : {0, 1}) {
+    std::string sd = layout::seed_dir(dir.path(), "task", seed);
+    put(layout::gt_run(sd, "a"), classifier(labels, first(200, n)));
+    put(layout::gt_run(sd, "b"), classifier(labels, first(240, n)));
+    put(layout::gt_run(sd, "c"), classifier(labels, first(280, n)));
+    put(layout::student(sd, "a", "b", "xent"), classifier(labels, first(210, n)));  // PGR 0.25
+    put(layout::student(sd, "a", "c", "xent"), classifier(labels, first(240, n)));  // 0.5
+    put(layout::student(sd, "b", "c", "xent"), classifier(labels, first(270, n)));  // 0.75
+  }
+  AnalyzeResult r = analyze_experiment(options(dir.path(), 300, 0.95, 1));
+  ASSERT_EQ(r.report["median_pgr"].size(), 1u);
+  const auto& m = r.report["median_pgr"][0];
+  EXPECT_EQ(m["pairs"], 3);
+  EXPECT_NEAR(m["median_pgr"]["estimate"].get<double>(), 0.5, 1e-12);
+  EXPECT_LT(m["median_pgr"]["lo"].get<double>(), 0.5);
+  EXPECT_GT(m["median_pgr"]["hi"].get<double>(), 0.5);
+  EXPECT_NE(r.table.find("Median PGR over 3 pairs"), std::string::npos) << r.table;
 }

@@ -284,7 +284,9 @@ TEST(PgrBootstrap, PoolsCorrectnessAcrossSeeds) {
   Correct weak = {correct_on_fraction(100, 0.5, pa), correct_on_fraction(300, 0.5, pb)};
   Correct w2s = {correct_on_fraction(100, 0.6, pa), correct_on_fraction(300, 0.8, pb)};
   Correct ceiling = {correct_on_fraction(100, 0.7, pa), correct_on_fraction(300, 0.9, pb)};
-  Interval ci = pgr_bootstrap(weak, w2s, ceiling, 1000, 0.95, 3);
+  Resampling own_test_sets;
+  own_test_sets.shared_test_set = false;  // 100 vs 300 examples: not one test set
+  Interval ci = pgr_bootstrap(weak, w2s, ceiling, 1000, 0.95, 3, own_test_sets);
   ASSERT_TRUE(ci.defined);
   EXPECT_NEAR(ci.estimate, 100.0 / 140.0, 1e-12);
   // Seeds disagree (0.5 vs 0.75): resampling seeds puts both ends in the interval.
@@ -297,10 +299,151 @@ TEST(PgrBootstrap, RejectsMisalignedInputs) {
   EXPECT_THROW(pgr_bootstrap(weak, w2s, ceiling), Error);
   EXPECT_THROW(pgr_bootstrap(weak, {{1, 0, 1}, {1}}, ceiling), Error);
   EXPECT_THROW(pgr_bootstrap({}, {}, {}), Error);
+  // Seeds of different sizes cannot share one test set.
+  EXPECT_THROW(pgr_bootstrap({{1, 0}, {1, 0, 1}}, {{1, 0}, {1, 0, 1}}, {{1, 1}, {1, 1, 1}}), Error);
   try {
     pgr_bootstrap(weak, {{1, 1, 1}}, ceiling, 0);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::Usage);
   }
+}
+
+// ---- one test set shared by every seed (crossed bootstrap) ----
+
+namespace {
+
+struct ThreeModels {
+  std::vector<uint8_t> weak, w2s, ceiling;
+};
+
+// Weak 60%, student 70%, ceiling 80% right, in independent patterns over n examples.
+ThreeModels sixty_seventy_eighty(int n) {
+  return {correct_on_fraction(n, 0.6, permutation(n, 61)), correct_on_fraction(n, 0.7, permutation(n, 62)),
+          correct_on_fraction(n, 0.8, permutation(n, 63))};
+}
+
+Correct copies(const std::vector<uint8_t>& x, int seeds) { return Correct(static_cast<size_t>(seeds), x); }
+
+}  // namespace
+
+TEST(PgrBootstrap, IdenticalSeedsDoNotNarrowTheInterval) {
+  // Twelve seeds that all made exactly the same predictions on the one test set carry no more
+  // information than one seed: the interval (test-set noise only) must not shrink. Drawing
+  // examples independently inside each seed would narrow it by about sqrt(12).
+  const ThreeModels m = sixty_seventy_eighty(400);
+  const Interval one = pgr_bootstrap({m.weak}, {m.w2s}, {m.ceiling}, 1000, 0.95, 17);
+  for (int seeds : {2, 12}) {
+    const Interval many =
+        pgr_bootstrap(copies(m.weak, seeds), copies(m.w2s, seeds), copies(m.ceiling, seeds), 1000, 0.95, 17);
+    EXPECT_DOUBLE_EQ(many.estimate, one.estimate);
+    EXPECT_DOUBLE_EQ(many.lo, one.lo) << seeds << " seeds";
+    EXPECT_DOUBLE_EQ(many.hi, one.hi) << seeds << " seeds";
+    EXPECT_EQ(many.undefined_resamples, one.undefined_resamples);
+  }
+  std::vector<double> values(m.w2s.begin(), m.w2s.end());
+  const Interval mean_one = mean_bootstrap({values}, 1000, 0.95, 17);
+  const Interval mean_many = mean_bootstrap(std::vector<std::vector<double>>(12, values), 1000, 0.95, 17);
+  EXPECT_NEAR(mean_many.lo, mean_one.lo, 1e-12);
+  EXPECT_NEAR(mean_many.hi, mean_one.hi, 1e-12);
+}
+
+TEST(PgrBootstrap, SeparateTestSetsPerSeedDoNarrowTheInterval) {
+  // The same numbers declared as twelve separate test sets are twelve samples: narrower.
+  const ThreeModels m = sixty_seventy_eighty(400);
+  Resampling own;
+  own.shared_test_set = false;
+  const Interval one = pgr_bootstrap({m.weak}, {m.w2s}, {m.ceiling}, 1000, 0.95, 17, own);
+  const Interval many = pgr_bootstrap(copies(m.weak, 12), copies(m.w2s, 12), copies(m.ceiling, 12), 1000, 0.95, 17, own);
+  EXPECT_LT(many.hi - many.lo, 0.45 * (one.hi - one.lo));
+}
+
+TEST(PgrBootstrap, SeedVariationWidensTheSharedTestSetInterval) {
+  // Six students right on different examples of the one test set: all at 70%, or spread from
+  // 55% to 85% (mean 70%) on the same examples. Resampling seeds carries that spread into the
+  // interval on top of the test-set noise.
+  const int n = 400;
+  const ThreeModels m = sixty_seventy_eighty(n);
+  Correct steady, spread;
+  for (int s = 0; s < 6; ++s) {
+    const std::vector<int> perm = permutation(n, 70 + s);
+    steady.push_back(correct_on_fraction(n, 0.7, perm));
+    spread.push_back(correct_on_fraction(n, 0.55 + 0.06 * s, perm));
+  }
+  const Interval same = pgr_bootstrap(copies(m.weak, 6), steady, copies(m.ceiling, 6), 1000, 0.95, 5);
+  const Interval varied = pgr_bootstrap(copies(m.weak, 6), spread, copies(m.ceiling, 6), 1000, 0.95, 5);
+  EXPECT_GT(varied.hi - varied.lo, 1.3 * (same.hi - same.lo));
+}
+
+TEST(PgrBootstrap, ClustersAreDrawnWhole) {
+  // 40 clusters of 10 examples; within a cluster every model is right or wrong together. Drawing
+  // whole clusters must give exactly the interval of 40 single examples (one per cluster), and
+  // a wider one than drawing the 400 examples as if independent.
+  const int K = 40, size = 10;
+  const ThreeModels per_cluster = sixty_seventy_eighty(K);
+  ThreeModels expanded;
+  Resampling clustered;
+  clustered.clusters.emplace_back();
+  for (int k = 0; k < K; ++k)
+    for (int j = 0; j < size; ++j) {
+      expanded.weak.push_back(per_cluster.weak[k]);
+      expanded.w2s.push_back(per_cluster.w2s[k]);
+      expanded.ceiling.push_back(per_cluster.ceiling[k]);
+      clustered.clusters[0].push_back(1000 * k + 7);  // any ids; only equality matters
+    }
+  const Interval reference = pgr_bootstrap({per_cluster.weak}, {per_cluster.w2s}, {per_cluster.ceiling}, 800, 0.9, 4);
+  const Interval whole = pgr_bootstrap({expanded.weak}, {expanded.w2s}, {expanded.ceiling}, 800, 0.9, 4, clustered);
+  EXPECT_DOUBLE_EQ(whole.estimate, reference.estimate);
+  EXPECT_DOUBLE_EQ(whole.lo, reference.lo);
+  EXPECT_DOUBLE_EQ(whole.hi, reference.hi);
+  EXPECT_EQ(whole.undefined_resamples, reference.undefined_resamples);
+  const Interval loose = pgr_bootstrap({expanded.weak}, {expanded.w2s}, {expanded.ceiling}, 800, 0.9, 4);
+  EXPECT_GT(whole.hi - whole.lo, 2.0 * (loose.hi - loose.lo));
+  // Clusters for two seeds on one test set must agree.
+  Resampling mismatched = clustered;
+  mismatched.clusters.push_back(clustered.clusters[0]);
+  mismatched.clusters[1][0] = -1;
+  EXPECT_THROW(pgr_bootstrap(copies(expanded.weak, 2), copies(expanded.w2s, 2), copies(expanded.ceiling, 2), 10, 0.9, 4,
+                             mismatched),
+               Error);
+}
+
+TEST(PgrBootstrap, UndefinedResamplesDoNotDependOnTheNumberOfIdenticalSeeds) {
+  // As in CountsUndefinedResamples: the ceiling beats weak on one example of 20, so about 36% of
+  // resamples miss it. With twelve identical seeds on the one test set a resample still misses
+  // it with that probability (it is one test set), not (0.36)^12.
+  std::vector<uint8_t> weak(20, 0), ceiling(20, 0), w2s(20, 0);
+  ceiling[0] = 1;
+  w2s[0] = 1;
+  const Interval one = pgr_bootstrap({weak}, {w2s}, {ceiling}, 1000, 0.95, 5);
+  const Interval many = pgr_bootstrap(copies(weak, 12), copies(w2s, 12), copies(ceiling, 12), 1000, 0.95, 5);
+  EXPECT_EQ(one.resamples, 1000);
+  EXPECT_GT(one.undefined_resamples, 300);
+  EXPECT_LT(one.undefined_resamples, 420);
+  EXPECT_EQ(many.undefined_resamples, one.undefined_resamples);
+}
+
+TEST(MedianPgrBootstrap, MedianOverPairsDrawnJointly) {
+  // Three pairs on the same seeds and test set: one whose student equals its supervisor (PGR 0 in
+  // every resample), one equal to its ceiling (PGR 1), and one in between (PGR 0.5, nested, so
+  // every resample stays inside (0, 1)). The median is the middle pair in every resample, so
+  // its interval is exactly that pair's own interval (same draws); a fourth pair with undefined
+  // PGR (ceiling = weak) is left out.
+  const int n = 1000;
+  std::vector<int> perm = permutation(n, 81);
+  std::vector<uint8_t> weak = correct_on_fraction(n, 0.6, perm), mid = correct_on_fraction(n, 0.7, perm),
+                       ceiling = correct_on_fraction(n, 0.8, perm);
+  auto pair = [&](const std::vector<uint8_t>& w, const std::vector<uint8_t>& s, const std::vector<uint8_t>& c) {
+    return PairCorrectness{copies(w, 3), copies(s, 3), copies(c, 3)};
+  };
+  std::vector<PairCorrectness> pairs = {pair(weak, weak, ceiling), pair(weak, ceiling, ceiling),
+                                        pair(weak, mid, ceiling), pair(weak, mid, weak)};
+  const Interval median = median_pgr_bootstrap(pairs, 600, 0.95, 8);
+  const Interval middle = pgr_bootstrap(copies(weak, 3), copies(mid, 3), copies(ceiling, 3), 600, 0.95, 8);
+  ASSERT_TRUE(median.defined);
+  EXPECT_NEAR(median.estimate, 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(median.lo, middle.lo);
+  EXPECT_DOUBLE_EQ(median.hi, middle.hi);
+  EXPECT_EQ(median.undefined_resamples, 0);
+  EXPECT_FALSE(median_pgr_bootstrap({pair(weak, mid, weak)}, 10, 0.95, 8).defined);
 }
