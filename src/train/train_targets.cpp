@@ -113,7 +113,10 @@ TrainTargets TrainTargets::build(const TrainConfig& cfg, const TokenDataset& ds,
   const int64_t row_bytes = static_cast<int64_t>(sizeof(int64_t) + 2 * sizeof(float) * static_cast<size_t>(C));
   const int64_t block = std::clamp<int64_t>(static_cast<int64_t>(kCursorBytes) / (std::max<int64_t>(lengths_present, 1) * row_bytes),
                                             16, 4096);
-  const bool from_probs = cfg.kd_temperature == 1.0 || cfg.kd_temperature == labels.temperature();
+  // The stored probabilities are softmax(logits / T_label). They are the targets only when
+  // training asks for that same temperature; any other (including the default 1) is recomputed
+  // from the stored logits, so labels written at T = 2 never train a T = 1 run.
+  const bool from_probs = cfg.kd_temperature == labels.temperature();
   std::vector<int32_t> lengths;
   std::vector<int64_t> ids;
   for (int64_t first = 0; first < N; first += kBlockRows) {

@@ -239,11 +239,13 @@ struct LabelFixture {
   TrainConfig cfg;
 };
 
-// Labels `ds` as w2s label does (inference order, 3 shards), after `edit` of each shard's ids.
+// Labels `ds` as w2s label does (inference order, 3 shards), after `edit` of each shard's ids;
+// `temperature` is the one the set records for its probabilities.
 void write_labels(const TokenDataset& ds, const std::string& out_dir,
-                  const std::function<void(int, std::vector<int64_t>&)>& edit = nullptr) {
+                  const std::function<void(int, std::vector<int64_t>&)>& edit = nullptr, double temperature = 1.0) {
   InferencePlan plan(ds, 8);
   LabelShardMeta meta;
+  meta.temperature = temperature;
   meta.supervisor_sha256 = "s";
   meta.dataset_sha256 = ds.sha256();
   meta.num_shards = 3;
@@ -313,6 +315,29 @@ TEST(TrainTargets, WeakLabelsJoinByPositionToEveryExample) {
   const std::vector<int32_t> labels = ds.labels();
   for (size_t i = 0; i < labels.size(); ++i)
     for (int c = 0; c < kC; ++c) ASSERT_EQ(gt[i * kC + c], c == labels[i] ? 1.0f : 0.0f);
+}
+
+TEST(TrainTargets, LabelsWrittenAtAnotherTemperatureAreRecomputedFromLogits) {
+  // Labels written at T = 2: their stored probabilities are the T = 2 ones. Training at T = 1
+  // (the default) must get softmax(logits), not those probabilities; training at T = 2 gets them.
+  auto f = label_fixture();
+  std::filesystem::remove_all(f->labels);
+  TokenDataset ds = TokenDataset::open(f->data);
+  write_labels(ds, f->labels, nullptr, 2.0);
+  const std::vector<int64_t> ids = ds.ids();
+  f->cfg.kd_temperature = 1.0;
+  const std::vector<float> at_one = targets_of(TrainTargets::build(f->cfg, ds, kC), ds.size());
+  f->cfg.kd_temperature = 2.0;
+  const std::vector<float> at_two = targets_of(TrainTargets::build(f->cfg, ds, kC), ds.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    float probs[kC], logits[kC], softmax[kC];
+    label_of(ids[i], probs, logits);
+    soft_labels_from_logits(logits, 1, kC, 1.0, softmax);
+    for (int c = 0; c < kC; ++c) {
+      ASSERT_EQ(at_one[i * kC + c], softmax[c]) << "row " << i << ": T = 1 training used the T = 2 probabilities";
+      ASSERT_EQ(at_two[i * kC + c], probs[c]) << "row " << i;
+    }
+  }
 }
 
 TEST(TrainTargets, SelectConfidentKeepsTheMostConfidentLowerIndexFirst) {
