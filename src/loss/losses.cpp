@@ -75,8 +75,10 @@ std::vector<double> to_double(const float* x, size_t count) { return std::vector
 // Binary hardening as in the reference logconf loss: the threshold on p(class 0) is its
 // q-quantile over the batch with q = mean weak p(class 1), so about a fraction q of the batch is
 // hardened to class 1 (p0 < t) and the rest to class 0 (p0 ≥ t): the hardened class balance
-// matches the weak labels'. Returns t; writes h [n, 2] as 0/1.
-double harden_binary(const std::vector<double>& p, const float* weak, int n, std::vector<double>& h) {
+// matches the weak labels'. The batch is the whole optimizer batch: a micro-batching caller
+// passes the threshold it computed over all of it (auxconf_threshold). Returns t; writes h
+// [n, 2] as 0/1.
+double threshold_of(const std::vector<double>& p, const float* weak, int n) {
   std::vector<double> p0(n);
   double mean_weak1 = 0;
   for (int i = 0; i < n; ++i) {
@@ -84,10 +86,16 @@ double harden_binary(const std::vector<double>& p, const float* weak, int n, std
     mean_weak1 += weak[2 * static_cast<size_t>(i) + 1];
   }
   mean_weak1 /= n;
-  double threshold = quantile(p0, mean_weak1);  // NaN logits: NaN threshold, h all zero (as torch)
+  return quantile(p0, mean_weak1);  // NaN logits: NaN threshold, h all zero (as torch)
+}
+
+double harden_binary(const std::vector<double>& p, const float* weak, int n, std::optional<double> batch_threshold,
+                     std::vector<double>& h) {
+  const double threshold = batch_threshold ? *batch_threshold : threshold_of(p, weak, n);
   for (int i = 0; i < n; ++i) {
-    h[2 * static_cast<size_t>(i)] = p0[i] >= threshold ? 1.0 : 0.0;
-    h[2 * static_cast<size_t>(i) + 1] = p0[i] < threshold ? 1.0 : 0.0;
+    const double p0i = p[2 * static_cast<size_t>(i)];
+    h[2 * static_cast<size_t>(i)] = p0i >= threshold ? 1.0 : 0.0;
+    h[2 * static_cast<size_t>(i) + 1] = p0i < threshold ? 1.0 : 0.0;
   }
   return threshold;
 }
@@ -104,13 +112,13 @@ void harden_argmax(const std::vector<double>& p, int n, int C, std::vector<doubl
 
 // auxconf: t = (1 − α)·y + α·h with α = aux_alpha(cfg, s), h the hardened student prediction.
 LossResult auxconf_loss(const LossConfig& cfg, const float* logits, const float* weak, int n, int C,
-                        double step_frac) {
+                        double step_frac, std::optional<double> batch_threshold) {
   if (C < 2) throw UsageError(strfmt("loss auxconf needs at least 2 classes, got %d", C));
   LossResult r;
   r.alpha = aux_alpha(cfg, step_frac);
   std::vector<double> p = softmax_rows(logits, n, C);
   std::vector<double> h(static_cast<size_t>(n) * C, 0.0);
-  if (n > 0 && C == 2) r.threshold = harden_binary(p, weak, n, h);
+  if (n > 0 && C == 2) r.threshold = harden_binary(p, weak, n, batch_threshold, h);
   if (C > 2) harden_argmax(p, n, C, h);
   std::vector<double> target(h.size());
   for (size_t k = 0; k < target.size(); ++k) target[k] = (1.0 - r.alpha) * weak[k] + r.alpha * h[k];
@@ -188,7 +196,7 @@ double aux_alpha(const LossConfig& cfg, double step_frac) {
 }
 
 LossResult compute_loss(const LossConfig& cfg, const float* logits, const float* targets, int n, int C,
-                        double step_frac) {
+                        double step_frac, std::optional<double> aux_threshold) {
   if (n < 0 || C < 1) throw UsageError(strfmt("compute_loss: bad shape n = %d, C = %d", n, C));
   switch (cfg.kind) {
     case LossKind::GroundTruth:
@@ -198,11 +206,16 @@ LossResult compute_loss(const LossConfig& cfg, const float* logits, const float*
       soft_cross_entropy(logits, t.data(), n, C, r);
       return r;
     }
-    case LossKind::AuxConf: return auxconf_loss(cfg, logits, targets, n, C, step_frac);
+    case LossKind::AuxConf: return auxconf_loss(cfg, logits, targets, n, C, step_frac, aux_threshold);
     case LossKind::Product: return product_loss(cfg, logits, targets, n, C);
     case LossKind::Squared: return squared_loss(logits, targets, n, C);
   }
   throw RuntimeError(strfmt("compute_loss: unknown LossKind %d", static_cast<int>(cfg.kind)));
+}
+
+double auxconf_threshold(const float* logits, const float* weak, int n) {
+  if (n < 1) throw UsageError(strfmt("auxconf_threshold: needs at least one example, got %d", n));
+  return threshold_of(softmax_rows(logits, n, 2), weak, n);
 }
 
 // out_ic = softmax(z_i / T)_c, stable (max subtracted before exp).

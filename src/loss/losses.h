@@ -5,6 +5,7 @@
 // 1 / global batch size.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,16 @@ struct LossResult {
 };
 
 // logits [n, C]; targets [n, C] soft labels (one-hot for gt; for "squared" C = 1 and targets
-// [n] are real values); step_frac = step / total_steps.
+// [n] are real values); step_frac = step / total_steps. aux_threshold (auxconf, binary): the
+// threshold computed over the whole batch by auxconf_threshold, for a caller that hands the
+// batch over in micro-batches; without it the threshold is computed over these n examples.
 LossResult compute_loss(const LossConfig& cfg, const float* logits, const float* targets, int n, int C,
-                        double step_frac);
+                        double step_frac, std::optional<double> aux_threshold = std::nullopt);
+
+// auxconf, binary: the threshold on the student's p(class 0) over a whole batch — its quantile at
+// the batch's mean weak p(class 1), so the hardened labels' class balance matches the weak
+// labels'. A batch's threshold must not depend on how the batch is split into micro-batches.
+double auxconf_threshold(const float* logits, const float* weak, int n);
 
 // softmax(logits / temperature) row by row: turns supervisor logits into soft labels (KD).
 void soft_labels_from_logits(const float* logits, int n, int C, double temperature, float* out);

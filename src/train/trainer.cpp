@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -51,7 +52,13 @@ class Trainer {
  private:
   void setup_model();
   void setup_data();
-  double micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac, int64_t* tokens);
+  double micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac, int64_t* tokens,
+                               std::optional<double> aux_threshold);
+  // Logits of every example of `micro` on every DP rank: each rank computes its slice `mine`
+  // (read into `batch`), an all-reduce assembles them.
+  std::vector<float> micro_logits(const std::vector<int64_t>& micro, const std::vector<int64_t>& mine,
+                                  ExampleBatch& batch, int64_t* tokens);
+  std::optional<double> batch_aux_threshold(int64_t step);
   double micro_step_lm(const std::vector<int64_t>& micro, bool last, int64_t* tokens);
   void prepare_sync(bool last);
   void grads_ready();  // after the last micro-step's backward: every gradient bucket may go
@@ -181,15 +188,12 @@ double Trainer::lm_forward_backward(const int32_t* inputs, const int32_t* target
               : model_->lm_forward_backward(inputs, targets, n, T_, scale);
 }
 
-double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac,
-                                      int64_t* tokens) {
+// Every DP rank computes the logits of its slice; an all-reduce assembles the micro-step's
+// logits everywhere, so batch statistics (the auxconf threshold) never depend on the DP shape.
+std::vector<float> Trainer::micro_logits(const std::vector<int64_t>& micro, const std::vector<int64_t>& mine,
+                                         ExampleBatch& batch, int64_t* tokens) {
   const int dp = grid_.dp_size(), r = grid_.dp_rank(), C = sup_->targets.num_classes();
-  const int M = static_cast<int>(micro.size());
-  std::vector<int64_t> mine = Sampler::rank_slice(micro, r, dp);
-  // Every DP rank computes the logits of its slice; an all-reduce assembles the micro-step's
-  // logits everywhere, so batch statistics (the auxconf threshold) see all M examples.
-  std::vector<float> logits_all(static_cast<size_t>(M) * C, 0.0f), local;
-  ExampleBatch batch;
+  std::vector<float> logits_all(micro.size() * static_cast<size_t>(C), 0.0f), local;
   if (!mine.empty()) {
     sup_->ds.read(mine, batch);
     for (int32_t len : batch.lengths) *tokens += len;
@@ -199,9 +203,40 @@ double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool la
       std::copy(local.begin() + j * C, local.begin() + (j + 1) * C, logits_all.begin() + (r + j * dp) * C);
   }
   grid_.dp().all_reduce(logits_all.data(), logits_all.size(), ReduceOp::Sum);
+  return logits_all;
+}
+
+// auxconf's threshold is a statistic of the whole batch, but a micro-step sees only its
+// micro-batch: with several micro-steps, a forward pass over all of them first (one extra
+// forward per step, only then) gives the batch's threshold, the same as without micro-batching.
+std::optional<double> Trainer::batch_aux_threshold(int64_t step) {
+  const int64_t micro_steps = sampler_->micro_steps();
+  if (cfg_.loss.kind != LossKind::AuxConf || sup_->targets.num_classes() != 2 || micro_steps < 2) return std::nullopt;
+  std::vector<float> logits, targets;
+  for (int64_t k = 0; k < micro_steps; ++k) {
+    const std::vector<int64_t> micro = sampler_->micro_batch(step, k);
+    ExampleBatch batch;
+    int64_t uncounted = 0;
+    const std::vector<float> l =
+        micro_logits(micro, Sampler::rank_slice(micro, grid_.dp_rank(), grid_.dp_size()), batch, &uncounted);
+    logits.insert(logits.end(), l.begin(), l.end());
+    std::vector<float> t(micro.size() * 2);
+    sup_->targets.read(micro, t.data());
+    targets.insert(targets.end(), t.begin(), t.end());
+  }
+  return auxconf_threshold(logits.data(), targets.data(), static_cast<int>(targets.size() / 2));
+}
+
+double Trainer::micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac,
+                                      int64_t* tokens, std::optional<double> aux_threshold) {
+  const int dp = grid_.dp_size(), r = grid_.dp_rank(), C = sup_->targets.num_classes();
+  const int M = static_cast<int>(micro.size());
+  std::vector<int64_t> mine = Sampler::rank_slice(micro, r, dp);
+  ExampleBatch batch;
+  std::vector<float> logits_all = micro_logits(micro, mine, batch, tokens);
   std::vector<float> targets(static_cast<size_t>(M) * C);
   sup_->targets.read(micro, targets.data());
-  LossResult loss = compute_loss(cfg_.loss, logits_all.data(), targets.data(), M, C, step_frac);
+  LossResult loss = compute_loss(cfg_.loss, logits_all.data(), targets.data(), M, C, step_frac, aux_threshold);
   prepare_sync(last);
   if (!mine.empty()) {
     const float scale = 1.0f / static_cast<float>(sampler_->batch());
@@ -337,6 +372,7 @@ TrainResult Trainer::run() {
     const int64_t micro_steps = sampler_->micro_steps();
     double loss_sum = 0.0;
     int64_t tokens = 0;
+    const std::optional<double> aux_threshold = lm ? std::nullopt : batch_aux_threshold(step);
     for (int64_t k = 0; k < micro_steps; ++k) {
       std::vector<int64_t> micro = sampler_->micro_batch(step, k);
       if (step == cfg_.debug_fail_step && grid_.world_rank() == cfg_.debug_fail_rank)
@@ -345,7 +381,7 @@ TrainResult Trainer::run() {
       if (lm) {
         loss_sum += micro_step_lm(micro, last, &tokens);
       } else {
-        loss_sum += micro_step_supervised(micro, last, step_frac, &tokens);
+        loss_sum += micro_step_supervised(micro, last, step_frac, &tokens, aux_threshold);
       }
     }
     sync_->finish();
