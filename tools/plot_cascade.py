@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Plots a `w2s cascade` result: accuracy against compute (fraction of the strong model's FLOPs)
-over every threshold, the sweep's points marked, the weak/strong models and the target line.
+over every threshold, the sweep's points marked, the weak/strong models, the target line and the
+least-cost τ (chosen on the selection split, plotted at its accuracy and cost on the report split).
 
 usage: /usr/bin/python3 tools/plot_cascade.py DIR/cascade.json [OUT.png]   (default DIR/cascade.png)
 """
@@ -30,9 +31,11 @@ def main():
     ax.axhline(r["target_accuracy"], ls="--", c="gray", lw=1, label=f"target ({r['target_fraction']:g} × strong)")
     ax.axhline(r["strong_accuracy"], ls=":", c="k", lw=1, label="strong alone")
     ax.axhline(r["weak_accuracy"], ls=":", c="r", lw=1, label="weak alone")
-    if r["curve_best"] >= 0:
-        b = curve[r["curve_best"]]
-        ax.plot([b["compute_fraction"]], [b["accuracy"]], "*", ms=12, c="g", label=f"least cost: τ={b['tau']:.3g}")
+    choice = r["choice"]["curve"]
+    if choice["found"]:  # chosen on the selection split, shown as measured on the report split
+        b = choice["report"]
+        ax.plot([b["compute_fraction"]], [b["accuracy"]], "*", ms=12, c="g",
+                label=f"least cost (held-out): τ={choice['tau']:.3g}")
     ax.set_xlabel("compute (fraction of the strong model's FLOPs)")
     ax.set_ylabel("accuracy")
     ax.set_title(f"cascade on {os.path.basename(r['data'])} (n={r['n']})")

@@ -2,8 +2,9 @@
 // a test set — distributed like `w2s label`: DP ranks take contiguous ranges of the dataset's
 // fixed inference batches, each pass is timed barrier to barrier, rank 0 gathers the
 // probabilities — and the cascade's accuracy, deferred fraction, FLOPs and time are reported
-// for each τ of the sweep and for every distinct threshold, with the least-cost τ reaching the
-// requested fraction of the strong model's accuracy. Outputs (atomic): DIR/cascade.json,
+// for each τ of the sweep and for every distinct threshold (all examples: the trade-off curve).
+// The least-cost τ reaching the requested fraction of the strong model's accuracy is chosen on a
+// seeded selection split of the examples and reported on the rest (studies/cascade.h). Outputs (atomic): DIR/cascade.json,
 // DIR/curve.csv (the sweep), DIR/curve_full.csv (every threshold); tools/plot_cascade.py plots.
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,8 @@ struct CascadeOptions {
   std::string weak, strong, data, out_dir, taus;
   double target = 0.99;
   int batch = 64;
+  double select_fraction = 0.5;
+  uint64_t select_seed = 0;
 };
 
 // One model's pass over the whole dataset: probabilities of every example on every rank
@@ -85,18 +88,25 @@ std::string curve_csv(const std::vector<CascadePoint>& pts) {
   return s;
 }
 
-std::string describe_best(const CascadeResult& r, const std::vector<CascadePoint>& pts, int best, const char* what) {
-  if (best < 0)
-    return strfmt("%s: no τ reaches %.4f (%.3g × the strong accuracy %.4f)", what, r.target_accuracy, r.target_fraction,
-                  r.strong_accuracy);
-  const CascadePoint& p = pts[static_cast<size_t>(best)];
-  return strfmt("%s: τ = %.6g reaches %.4f ≥ %.4f (%.3g × strong %.4f), deferring %.1f%%, at %.1f%% of the strong "
-                "model's FLOPs and %.1f%% of its time",
-                what, p.tau, p.accuracy, r.target_accuracy, r.target_fraction, r.strong_accuracy,
-                100 * p.deferred_fraction, 100 * p.compute_fraction, 100 * p.time_fraction);
+std::string describe_choice(const HeldOutChoice& h, const CascadeChoice& c, const char* what) {
+  if (!c.found)
+    return strfmt("%s: no τ reaches %.4f on the %lld selection examples (%.3g × the strong accuracy there)", what,
+                  h.selection_target_accuracy, static_cast<long long>(h.selection_examples), h.target_fraction);
+  const CascadePoint& p = c.report;
+  return strfmt("%s: τ = %.6g chosen on %lld selection examples; on the other %lld it gives %.4f (%s %.4f = %.3g × "
+                "strong %.4f there), deferring %.1f%%, at %.1f%% of the strong model's FLOPs and %.1f%% of its time",
+                what, c.tau, static_cast<long long>(h.selection_examples), static_cast<long long>(h.report_examples),
+                p.accuracy, c.meets_target_on_report ? ">=" : "< target", h.report_target_accuracy, h.target_fraction,
+                h.report_strong_accuracy, 100 * p.deferred_fraction, 100 * p.compute_fraction, 100 * p.time_fraction);
 }
 
-void write_outputs(const CascadeOptions& o, const CascadeResult& r, const std::string& dataset_sha) {
+nlohmann::json choice_json(const CascadeChoice& c) {
+  if (!c.found) return {{"found", false}};
+  return {{"found", true}, {"tau", c.tau}, {"selection", point_json(c.selection)}, {"report", point_json(c.report)},
+          {"meets_target_on_report", c.meets_target_on_report}};
+}
+
+void write_outputs(const CascadeOptions& o, const CascadeResult& r, const HeldOutChoice& h, const std::string& dataset_sha) {
   make_dirs(o.out_dir);
   nlohmann::json j = {{"weak", o.weak},
                       {"strong", o.strong},
@@ -112,9 +122,18 @@ void write_outputs(const CascadeOptions& o, const CascadeResult& r, const std::s
                       {"weak_seconds_per_example", r.weak_seconds_per_example},
                       {"strong_seconds_per_example", r.strong_seconds_per_example},
                       {"target_fraction", r.target_fraction},
-                      {"target_accuracy", r.target_accuracy},
-                      {"best", r.best},
-                      {"curve_best", r.curve_best}};
+                      {"target_accuracy", r.target_accuracy}};
+  // points and curve: every example, the trade-off. The τ choice: made on the selection split,
+  // its numbers measured on the report split (in-sample choices are not reported).
+  j["choice"] = {{"selection_fraction", o.select_fraction},
+                 {"selection_seed", o.select_seed},
+                 {"selection_examples", h.selection_examples},
+                 {"report_examples", h.report_examples},
+                 {"selection_target_accuracy", h.selection_target_accuracy},
+                 {"report_strong_accuracy", h.report_strong_accuracy},
+                 {"report_target_accuracy", h.report_target_accuracy},
+                 {"sweep", choice_json(h.sweep)},
+                 {"curve", choice_json(h.curve)}};
   j["points"] = nlohmann::json::array();
   for (const auto& p : r.points) j["points"].push_back(point_json(p));
   j["curve"] = nlohmann::json::array();
@@ -124,7 +143,7 @@ void write_outputs(const CascadeOptions& o, const CascadeResult& r, const std::s
   write_text_atomic(o.out_dir + "/curve_full.csv", curve_csv(r.curve));
 }
 
-void print_table(const CascadeResult& r) {
+void print_table(const CascadeResult& r, const HeldOutChoice& h) {
   log_info(strfmt("weak accuracy %.4f at %.4g FLOPs/example; strong %.4f at %.4g FLOPs/example (%.3g×)", r.weak_accuracy,
                   r.weak_flops_per_example, r.strong_accuracy, r.strong_flops_per_example,
                   r.strong_flops_per_example / std::max(r.weak_flops_per_example, 1e-300)));
@@ -132,8 +151,8 @@ void print_table(const CascadeResult& r) {
   for (const CascadePoint& p : r.points)
     log_info(strfmt("%9.4g  %7.1f%%  %8.4f  %6.1f%%  %5.1f%%", p.tau, 100 * p.deferred_fraction, p.accuracy,
                     100 * p.compute_fraction, 100 * p.time_fraction));
-  log_info(describe_best(r, r.points, r.best, "sweep"));
-  log_info(describe_best(r, r.curve, r.curve_best, strfmt("every threshold (%zu)", r.curve.size()).c_str()));
+  log_info(describe_choice(h, h.sweep, "sweep"));
+  log_info(describe_choice(h, h.curve, "every threshold"));
 }
 
 int cascade_command(const std::vector<std::string>& args) {
@@ -148,7 +167,11 @@ int cascade_command(const std::vector<std::string>& args) {
       "thresholds: examples whose weak confidence (max probability) is below τ go to the strong model; "
       "'a,b,...,c' continues the progression a, b up to c")(
       "target", po::value(&o.target)->default_value(0.99),
-      "accuracy to reach, as a fraction of the strong model's; the least-cost τ reaching it is reported")(
+      "accuracy to reach, as a fraction of the strong model's; the least-cost τ reaching it on the selection "
+      "split is reported on the rest")(
+      "select-fraction", po::value(&o.select_fraction)->default_value(0.5),
+      "fraction of the examples (seeded) on which τ is chosen; the rest report its accuracy and cost")(
+      "select-seed", po::value(&o.select_seed)->default_value(0), "seed of the selection split")(
       "batch", po::value(&o.batch)->default_value(64), "examples per forward pass")(
       "tp", po::value(&tp)->default_value(1), "tensor-parallel degree");
   ParsedCommand p = parse_command("cascade", "--weak CKPT --strong CKPT --data test.h5 --out DIR [options]\n\n"
@@ -156,6 +179,8 @@ int cascade_command(const std::vector<std::string>& args) {
                                   "from the model shapes and example lengths) and as measured time.", d, args);
   if (p.help) return 0;
   const std::vector<double> taus = parse_taus(o.taus);
+  if (!(o.select_fraction > 0 && o.select_fraction < 1))
+    throw UsageError(strfmt("--select-fraction must be in (0, 1), got %g", o.select_fraction));
   if (!(o.target > 0)) throw UsageError("--target must be positive (a fraction of the strong model's accuracy)");
   ProcessGrid grid = ProcessGrid::create(tp);
   TokenDataset ds = TokenDataset::open(o.data);
@@ -170,8 +195,9 @@ int cascade_command(const std::vector<std::string>& args) {
   in.strong = run_model(o.strong, ds, o.batch, grid);
   if (grid.is_root()) {
     CascadeResult r = evaluate_cascade(in, taus, o.target);
-    write_outputs(o, r, ds.sha256());
-    print_table(r);
+    HeldOutChoice h = choose_tau_held_out(in, taus, o.target, selection_split(in.labels.size(), o.select_fraction, o.select_seed));
+    write_outputs(o, r, h, ds.sha256());
+    print_table(r, h);
     write_text_atomic(o.out_dir + "/config.ini", effective_config_ini(p.vm));
   }
   grid.world().barrier();

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/philox.h"
 #include "core/strings.h"
 
 namespace w2s {
@@ -132,9 +133,86 @@ double parse_number(const std::string& token, const std::string& text) {
 }  // namespace
 
 double forward_flops(const ModelConfig& config, int length) {
-  const double N = static_cast<double>(config.num_parameters());
+  const double d = config.d_model;
+  const double embeddings = (static_cast<double>(config.vocab_size) + config.n_ctx) * d;
+  const double N_blocks = static_cast<double>(config.num_parameters()) - embeddings;
   const double T = length;
-  return T * (2.0 * N + 2.0 * config.n_layer * T * config.d_model);
+  return T * (2.0 * N_blocks + 2.0 * config.n_layer * T * d) + 2.0 * d * config.num_classes;
+}
+
+std::vector<uint8_t> selection_split(size_t n, double fraction, uint64_t seed) {
+  if (n < 2) throw UsageError(strfmt("cascade: choosing τ on held-out examples needs at least 2 examples, got %zu", n));
+  if (!(fraction > 0.0 && fraction < 1.0))
+    throw UsageError(strfmt("cascade: the selection fraction must be in (0, 1), got %g", fraction));
+  std::vector<uint8_t> mask(n);
+  size_t selected = 0;
+  for (size_t i = 0; i < n; ++i) {
+    mask[i] = philox_uniform(seed, stream_id("cascade.selection"), i) < fraction;
+    selected += mask[i];
+  }
+  if (selected == 0) mask[0] = 1;
+  if (selected == n) mask[n - 1] = 0;
+  return mask;
+}
+
+CascadeInput subset(const CascadeInput& in, const std::vector<uint8_t>& mask, uint8_t keep) {
+  if (mask.size() != in.labels.size())
+    throw UsageError(strfmt("cascade: a split of %zu examples for %zu examples", mask.size(), in.labels.size()));
+  prepare(in);  // sizes checked
+  CascadeInput out;
+  out.C = in.C;
+  const size_t C = static_cast<size_t>(in.C);
+  double weak_kept = 0, weak_all = 0, strong_kept = 0, strong_all = 0;
+  for (size_t i = 0; i < mask.size(); ++i) {
+    weak_all += in.weak.flops[i];
+    strong_all += in.strong.flops[i];
+    if (mask[i] != keep) continue;
+    out.labels.push_back(in.labels[i]);
+    for (const auto& [from, to] : {std::pair{&in.weak, &out.weak}, std::pair{&in.strong, &out.strong}}) {
+      to->probs.insert(to->probs.end(), from->probs.begin() + static_cast<std::ptrdiff_t>(i * C),
+                       from->probs.begin() + static_cast<std::ptrdiff_t>((i + 1) * C));
+      to->flops.push_back(from->flops[i]);
+    }
+    weak_kept += in.weak.flops[i];
+    strong_kept += in.strong.flops[i];
+  }
+  out.weak.seconds = weak_all > 0 ? in.weak.seconds * weak_kept / weak_all : 0.0;
+  out.strong.seconds = strong_all > 0 ? in.strong.seconds * strong_kept / strong_all : 0.0;
+  return out;
+}
+
+namespace {
+
+CascadeChoice choice_at(const CascadeInput& report, const std::vector<CascadePoint>& selection_points, int best,
+                        double report_target) {
+  CascadeChoice c;
+  if (best < 0) return c;
+  c.found = true;
+  c.selection = selection_points[static_cast<size_t>(best)];
+  c.tau = c.selection.tau;
+  c.report = cascade_point(report, c.tau);
+  c.meets_target_on_report = c.report.accuracy >= report_target - 1e-12;
+  return c;
+}
+
+}  // namespace
+
+HeldOutChoice choose_tau_held_out(const CascadeInput& in, const std::vector<double>& taus, double target_fraction,
+                                  const std::vector<uint8_t>& selection) {
+  const CascadeInput chooser = subset(in, selection, 1), report = subset(in, selection, 0);
+  if (chooser.labels.empty() || report.labels.empty())
+    throw UsageError("cascade: the selection split must leave examples on both sides");
+  const CascadeResult chosen = evaluate_cascade(chooser, taus, target_fraction);
+  HeldOutChoice h;
+  h.selection_examples = static_cast<int64_t>(chooser.labels.size());
+  h.report_examples = static_cast<int64_t>(report.labels.size());
+  h.target_fraction = target_fraction;
+  h.selection_target_accuracy = chosen.target_accuracy;
+  h.report_strong_accuracy = cascade_point(report, std::numeric_limits<double>::infinity()).accuracy;
+  h.report_target_accuracy = target_fraction * h.report_strong_accuracy;
+  h.sweep = choice_at(report, chosen.points, chosen.best, h.report_target_accuracy);
+  h.curve = choice_at(report, chosen.curve, chosen.curve_best, h.report_target_accuracy);
+  return h;
 }
 
 std::vector<float> confidences(const std::vector<float>& probs, int C) {

@@ -11,6 +11,11 @@
 //   time     the measured weak pass + the deferred share of the measured strong pass, where an
 //            example's share of the strong pass is its share of the strong FLOPs (long examples
 //            cost more); also as a fraction of the strong pass alone.
+//
+// Choosing τ: the least-cost τ reaching a target is chosen on one part of the examples (the
+// selection split) and its accuracy and cost are reported on the others (choose_tau_held_out):
+// a τ chosen and scored on the same labels is scored on the noise it was chosen to fit.
+// evaluate_cascade's own least-cost indices are in-sample and describe its curve only.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -20,10 +25,11 @@
 
 namespace w2s {
 
-// Forward-pass FLOPs of one example of `length` tokens: length · (2·N + 2·L·length·d), a third
-// of the training figure ModelConfig::flops_per_token (6·N + 6·L·T·d) at T = length. N counts
-// the tied embedding matrix as the LM head, which a classification forward does not multiply
-// by, so small-vocabulary models are overstated by at most 2·V·d per token.
+// Forward-pass FLOPs of one example of `length` tokens through the classifier:
+// length · (2·N_blocks + 2·L·length·d) + 2·d·C, where N_blocks counts the transformer blocks'
+// and final layer norm's parameters but not the token or position embeddings (a lookup, no
+// multiply; a classification forward never multiplies by the tied LM head) and 2·d·C is the
+// classification head at the last position.
 double forward_flops(const ModelConfig& config, int length);
 
 struct CascadeModel {
@@ -79,6 +85,38 @@ int least_cost_point(const std::vector<CascadePoint>& points, double target_accu
 // Every requested τ, the full curve, and the least-cost choices for target_fraction (0 < f ≤ 1
 // is the usual range; f > 1 may be unreachable, which is reported as -1, not an error).
 CascadeResult evaluate_cascade(const CascadeInput& in, const std::vector<double>& taus, double target_fraction);
+
+// Which examples choose τ (1) and which are reported on (0): each example independently with
+// probability `fraction` (Philox, `seed`), at least one on each side. UsageError unless n >= 2
+// and 0 < fraction < 1.
+std::vector<uint8_t> selection_split(size_t n, double fraction, uint64_t seed);
+
+// The examples i with mask[i] == keep; each model's measured seconds are scaled by the kept
+// examples' share of its FLOPs.
+CascadeInput subset(const CascadeInput& in, const std::vector<uint8_t>& mask, uint8_t keep);
+
+struct CascadeChoice {
+  bool found = false;               // some τ reached the target on the selection examples
+  double tau = 0.0;
+  CascadePoint selection;           // at τ, on the selection examples (where it was chosen)
+  CascadePoint report;              // at τ, on the report examples: what the cascade delivers
+  bool meets_target_on_report = false;
+};
+
+struct HeldOutChoice {
+  int64_t selection_examples = 0, report_examples = 0;
+  double target_fraction = 0.0;
+  double selection_target_accuracy = 0.0;  // target_fraction · strong accuracy, selection examples
+  double report_strong_accuracy = 0.0;
+  double report_target_accuracy = 0.0;     // target_fraction · strong accuracy, report examples
+  CascadeChoice sweep;  // among the requested τ
+  CascadeChoice curve;  // among every distinct threshold of the selection examples
+};
+
+// τ chosen on the examples with selection[i] = 1 (least cost reaching target_fraction of the
+// strong model's accuracy there), reported on the rest.
+HeldOutChoice choose_tau_held_out(const CascadeInput& in, const std::vector<double>& taus, double target_fraction,
+                                  const std::vector<uint8_t>& selection);
 
 // "0,0.5,0.55,...,1,1.01": comma-separated values; "..." continues the arithmetic progression of
 // the two values before it up to the value after it (inclusive). UsageError on bad syntax.

@@ -3,6 +3,8 @@
 // least-cost choice (and its tie rules), an unreachable target, bad inputs, and --taus parsing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "studies/cascade.h"
 
@@ -140,12 +142,93 @@ TEST(Cascade, ConfidencesAreRowMaxima) {
   EXPECT_FLOAT_EQ(c[1], 0.6f);
 }
 
-TEST(Cascade, ForwardFlopsIsAThirdOfTheTrainingFigure) {
+TEST(Cascade, ForwardFlopsCountTheBlocksAndTheHeadNotTheEmbeddings) {
   ModelConfig cfg;  // 2 layers, d 64
-  for (int len : {1, 17, 128}) EXPECT_DOUBLE_EQ(forward_flops(cfg, len), len * cfg.flops_per_token(len) / 3.0);
+  cfg.num_classes = 2;
+  const double d = cfg.d_model, L = cfg.n_layer;
+  // Per block: two layer norms (2·2d), attention (d·3d + 3d, d·d + d), MLP (d·4d + 4d, 4d·d + d);
+  // plus the final layer norm (2d).
+  const double blocks = L * (4 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d)) + 2 * d;
+  for (int len : {1, 17, 128})
+    EXPECT_DOUBLE_EQ(forward_flops(cfg, len), len * (2 * blocks + 2 * L * len * d) + 2 * d * 2) << len;
+  // Embedding lookups multiply nothing: vocabulary and context size do not change the cost.
+  ModelConfig big_vocab = cfg;
+  big_vocab.vocab_size = 50257;
+  big_vocab.n_ctx = 1024;
+  EXPECT_DOUBLE_EQ(forward_flops(big_vocab, 32), forward_flops(cfg, 32));
   ModelConfig wide = cfg;
   wide.d_model = 128;
   EXPECT_GT(forward_flops(wide, 32), forward_flops(cfg, 32));
+}
+
+namespace {
+
+// 200 binary examples where the weak model is right exactly when its confidence is at least 0.7;
+// the strong model is always right; costs 1 (weak) and 10 (strong) per example.
+CascadeInput calibrated(int n) {
+  CascadeInput in;
+  in.C = 2;
+  for (int i = 0; i < n; ++i) {
+    const float conf = 0.5f + 0.5f * static_cast<float>(i) / static_cast<float>(n);
+    const int label = i % 2;
+    const int weak_says = conf >= 0.7f ? label : 1 - label;
+    in.labels.push_back(label);
+    in.weak.probs.push_back(weak_says == 0 ? conf : 1 - conf);
+    in.weak.probs.push_back(weak_says == 0 ? 1 - conf : conf);
+    in.strong.probs.push_back(label == 0 ? 0.9f : 0.1f);
+    in.strong.probs.push_back(label == 0 ? 0.1f : 0.9f);
+    in.weak.flops.push_back(1);
+    in.strong.flops.push_back(10);
+  }
+  in.weak.seconds = 1.0;
+  in.strong.seconds = 4.0;
+  return in;
+}
+
+}  // namespace
+
+TEST(Cascade, TauIsChosenOnTheSelectionSplitAndReportedOnTheOther) {
+  const CascadeInput in = calibrated(200);
+  const std::vector<uint8_t> split = selection_split(in.labels.size(), 0.5, 3);
+  const size_t selected = static_cast<size_t>(std::count(split.begin(), split.end(), 1));
+  EXPECT_GT(selected, 60u);
+  EXPECT_LT(selected, 140u);
+  const std::vector<double> taus = {0.0, 0.6, 0.7, 0.8, 1.01};
+  const HeldOutChoice h = choose_tau_held_out(in, taus, 1.0, split);
+  EXPECT_EQ(h.selection_examples, static_cast<int64_t>(selected));
+  EXPECT_EQ(h.report_examples, static_cast<int64_t>(200 - selected));
+  ASSERT_TRUE(h.sweep.found);
+  EXPECT_DOUBLE_EQ(h.sweep.tau, 0.7);  // defers exactly the weak model's mistakes
+  // Its reported numbers are the report split's own.
+  const CascadePoint want = cascade_point(subset(in, split, 0), 0.7);
+  EXPECT_EQ(h.sweep.report.correct, want.correct);
+  EXPECT_EQ(h.sweep.report.deferred, want.deferred);
+  EXPECT_DOUBLE_EQ(h.sweep.report.seconds_per_example, want.seconds_per_example);
+  // The report examples' labels do not move the choice: scramble them and τ stays.
+  CascadeInput scrambled = in;
+  for (size_t i = 0; i < split.size(); ++i)
+    if (!split[i]) scrambled.labels[i] = 1 - scrambled.labels[i];
+  const HeldOutChoice again = choose_tau_held_out(scrambled, taus, 1.0, split);
+  EXPECT_DOUBLE_EQ(again.sweep.tau, h.sweep.tau);
+  EXPECT_DOUBLE_EQ(again.curve.tau, h.curve.tau);
+  EXPECT_DOUBLE_EQ(again.sweep.report.accuracy, 0.0);  // and the held-out numbers show the damage
+  // The selection examples' labels do: scrambled, the strong model is never right there, any τ
+  // meets "100% of its accuracy", and the cheapest (τ = 0) is chosen.
+  CascadeInput scrambled_selection = in;
+  for (size_t i = 0; i < split.size(); ++i)
+    if (split[i]) scrambled_selection.labels[i] = 1 - scrambled_selection.labels[i];
+  EXPECT_DOUBLE_EQ(choose_tau_held_out(scrambled_selection, taus, 1.0, split).sweep.tau, 0.0);
+}
+
+TEST(Cascade, SubsetScalesMeasuredTimeByFlops) {
+  CascadeInput in = four_examples();
+  const CascadeInput part = subset(in, {1, 0, 0, 1}, 1);
+  ASSERT_EQ(part.labels, (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(part.strong.flops, (std::vector<double>{10, 40}));
+  EXPECT_DOUBLE_EQ(part.strong.seconds, 2.0 * 50 / 100);
+  EXPECT_DOUBLE_EQ(part.weak.seconds, 0.5 * 2 / 4);
+  EXPECT_THROW(selection_split(1, 0.5, 0), Error);
+  EXPECT_THROW(selection_split(10, 1.0, 0), Error);
 }
 
 TEST(Cascade, ParseTaus) {
