@@ -16,9 +16,9 @@ int analyze_command(const std::vector<std::string>& args) {
   std::vector<std::string> clusters;
   po::options_description d("w2s analyze options");
   d.add_options()("run-dir", po::value(&o.root)->required(), "experiment root written by w2s pipeline")(
-      "resamples", po::value(&o.resamples)->default_value(1000), "bootstrap resamples")(
-      "level", po::value(&o.level)->default_value(0.95), "confidence level of the intervals")(
-      "seed", po::value(&o.seed)->default_value(0), "bootstrap seed")(
+      "resamples", number(&o.resamples, "resamples", NumberRange::at_least(1))->default_value(1000), "bootstrap resamples")(
+      "level", number(&o.level, "level", NumberRange{0, 1, true, true})->default_value(0.95), "confidence level of the intervals")(
+      "seed", number(&o.seed, "seed", NumberRange::non_negative())->default_value(0), "bootstrap seed")(
       "cluster", po::value(&clusters)->composing(),
       "TASK=D: resample TASK's test examples in clusters, floor(id / D) naming the cluster (D = 1: each example "
       "alone); repeatable. Default: sotu-party by speech (D = 10000, its ids are speech * 10000 + passage), "

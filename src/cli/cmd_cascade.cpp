@@ -166,14 +166,14 @@ int cascade_command(const std::vector<std::string>& args) {
       "taus", po::value(&o.taus)->default_value("0,0.5,0.55,...,1,1.01"),
       "thresholds: examples whose weak confidence (max probability) is below τ go to the strong model; "
       "'a,b,...,c' continues the progression a, b up to c")(
-      "target", po::value(&o.target)->default_value(0.99),
+      "target", number(&o.target, "target", NumberRange::positive())->default_value(0.99),
       "accuracy to reach, as a fraction of the strong model's; the least-cost τ reaching it on the selection "
       "split is reported on the rest")(
       "select-fraction", po::value(&o.select_fraction)->default_value(0.5),
       "fraction of the examples (seeded) on which τ is chosen; the rest report its accuracy and cost")(
       "select-seed", po::value(&o.select_seed)->default_value(0), "seed of the selection split")(
-      "batch", po::value(&o.batch)->default_value(64), "examples per forward pass")(
-      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree");
+      "batch", number(&o.batch, "batch", NumberRange::at_least(1))->default_value(64), "examples per forward pass")(
+      "tp", number(&tp, "tp", NumberRange::at_least(1))->default_value(1), "tensor-parallel degree");
   ParsedCommand p = parse_command("cascade", "--weak CKPT --strong CKPT --data test.h5 --out DIR [options]\n\n"
                                   "Cost is counted as FLOPs (weak on every example + strong on the deferred ones, "
                                   "from the model shapes and example lengths) and as measured time.", d, args);

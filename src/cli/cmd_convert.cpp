@@ -30,9 +30,9 @@ int cmd_convert(const std::vector<std::string>& args) {
       ("task", po::value<std::string>()->default_value(""), "spam | sotu-party | corpus")
       ("out-dir", po::value<std::string>()->default_value(""), "output folder")
       ("cache", po::value<std::string>()->default_value(""), "w2s cache holding npm/<package>/ (default: $W2S_CACHE or <source>/.cache)")
-      ("seed", po::value<uint64_t>()->default_value(0), "seed of the test selection and the undersampling")
-      ("test-size", po::value<int64_t>()->default_value(400), "test examples (even: the test set is balanced)")
-      ("max-body-bytes", po::value<int64_t>()->default_value(1500), "spam, corpus: e-mail bodies are cut to this at a word boundary")
+      ("seed", number<uint64_t>(nullptr, "seed", NumberRange::non_negative())->default_value(0), "seed of the test selection and the undersampling")
+      ("test-size", number<int64_t>(nullptr, "test-size", NumberRange::at_least(2))->default_value(400), "test examples (even: the test set is balanced)")
+      ("max-body-bytes", number<int64_t>(nullptr, "max-body-bytes", NumberRange::at_least(1))->default_value(1500), "spam, corpus: e-mail bodies are cut to this at a word boundary")
       ("exclude", po::value<std::vector<std::string>>(), "corpus: a test.jsonl whose texts must not appear (repeatable)")
       ("year-prefix", po::bool_switch(), "sotu-party: start each passage with its speech's year (\"1905: ...\")")
       ("year-suffix", po::bool_switch(),
@@ -46,7 +46,7 @@ int cmd_convert(const std::vector<std::string>& args) {
       ("sotu-headers", po::value<std::string>()->default_value("none"),
        "corpus: what leads each SOTU document: none | year (\"1861: \") | party (\"1861 Republican: \", "
        "the pretraining corpus then states each speech's party)")
-      ("sotu-facts", po::value<int64_t>()->default_value(0),
+      ("sotu-facts", number<int64_t>(nullptr, "sotu-facts", NumberRange::non_negative())->default_value(0),
        "corpus: add this many documents that list \"1861 Republican\" for every SOTU speech, each in its own seeded "
        "order (what a real LM has read in lists of presidents)");
   po::positional_options_description positional;

@@ -14,8 +14,8 @@ int eval_command(const std::vector<std::string>& args) {
   d.add_options()("model", po::value(&o.model)->required(), "checkpoint with a classification/regression head")(
       "data", po::value(&o.data)->required(), "token dataset (e.g. test.h5)")(
       "out", po::value(&o.out)->required(), "predictions file to write (predictions.h5)")(
-      "batch", po::value(&o.batch)->default_value(64), "examples per forward pass")(
-      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree")(
+      "batch", number(&o.batch, "batch", NumberRange::at_least(1))->default_value(64), "examples per forward pass")(
+      "tp", number(&tp, "tp", NumberRange::at_least(1))->default_value(1), "tensor-parallel degree")(
       "device", po::value(&o.device)->default_value("cpu"),
       "cpu (fp32), or cuda: the model on one GPU per rank (bf16 activations, tp 1; needs the CUDA backend)");
   ParsedCommand p = parse_command("eval", "--model CKPT --data test.h5 --out predictions.h5 [options]", d, args);

@@ -148,14 +148,14 @@ int filter_command(const std::vector<std::string>& args) {
   d.add_options()("scorer", po::value(&scorer)->required(), "the scoring (weak) model's checkpoint")(
       "in", po::value(&in)->required(), "LM dataset to filter (w2s prepare --lm output)")(
       "out", po::value(&out)->required(), "the kept documents, as an LM dataset")(
-      "drop-highest", po::value<double>(), "drop this fraction of documents with the highest loss")(
-      "drop-lowest", po::value<double>(), "drop this fraction of documents with the lowest loss")(
+      "drop-highest", number<double>(nullptr, "drop-highest", NumberRange::half_open(0, 1)), "drop this fraction of documents with the highest loss")(
+      "drop-lowest", number<double>(nullptr, "drop-lowest", NumberRange::half_open(0, 1)), "drop this fraction of documents with the lowest loss")(
       "keep-range", po::value<std::string>(), "LO,HI: keep documents whose loss quantile is in [LO, HI)")(
       "scores", po::value(&scores_path), "per-document scores (default: OUT without .h5 + .scores.h5)")(
       "summary", po::value(&summary_path), "summary JSON (default: OUT without .h5 + .summary.json)")(
-      "examples", po::value(&examples)->default_value(3), "documents shown from each end in the summary")(
-      "bins", po::value(&bins)->default_value(20), "histogram bins")(
-      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree");
+      "examples", number(&examples, "examples", NumberRange::non_negative())->default_value(3), "documents shown from each end in the summary")(
+      "bins", number(&bins, "bins", NumberRange::at_least(1))->default_value(20), "histogram bins")(
+      "tp", number(&tp, "tp", NumberRange::at_least(1))->default_value(1), "tensor-parallel degree");
   ParsedCommand p = parse_command("filter", "--scorer CKPT --in lm.h5 --out filtered.h5 "
                                   "(--drop-highest Q | --drop-lowest Q | --keep-range LO,HI)\n\n"
                                   "A document's score is the scorer's mean cross-entropy (nats/token) over its "

@@ -18,10 +18,10 @@ int label_command(const std::vector<std::string>& args) {
   d.add_options()("model", po::value(&o.model)->required(), "the weak supervisor's checkpoint")(
       "data", po::value(&o.data)->required(), "dataset to label (the student's split, train_b.h5)")(
       "out-dir", po::value(&o.out_dir)->required(), "label folder: shard-KKKKK-of-NNNNN.h5 + manifest.json")(
-      "shards", po::value(&o.shards)->default_value(0), "number of shards (0: one per data-parallel rank)")(
-      "temperature", po::value(&o.temperature)->default_value(1.0), "probs = softmax(logits / T)")(
-      "batch", po::value(&o.batch)->default_value(64), "examples per forward pass")(
-      "tp", po::value(&tp)->default_value(1), "tensor-parallel degree")(
+      "shards", number(&o.shards, "shards", NumberRange::non_negative())->default_value(0), "number of shards (0: one per data-parallel rank)")(
+      "temperature", number(&o.temperature, "temperature", NumberRange::positive())->default_value(1.0), "probs = softmax(logits / T)")(
+      "batch", number(&o.batch, "batch", NumberRange::at_least(1))->default_value(64), "examples per forward pass")(
+      "tp", number(&tp, "tp", NumberRange::at_least(1))->default_value(1), "tensor-parallel degree")(
       "device", po::value(&o.device)->default_value("cpu"),
       "cpu (fp32), or cuda: the model on one GPU per rank (bf16 activations, tp 1; needs the CUDA backend)");
   ParsedCommand p = parse_command("label", "--model CKPT --data train_b.h5 --out-dir DIR [options]\n\n"

@@ -275,13 +275,13 @@ int cmd_prepare(const std::vector<std::string>& args) {
       ("test", po::value<std::string>()->default_value(""), "test JSONL (task data, optional)")
       ("out-dir", po::value<std::string>()->default_value(""), "output folder for train_a.h5, train_b.h5, test.h5")
       ("task", po::value<std::string>()->default_value("classification"), "classification | regression")
-      ("num-classes", po::value<int>()->default_value(2), "classes (classification)")
-      ("max-len", po::value<int>()->default_value(1024), "most tokens per example")
+      ("num-classes", number<int>(nullptr, "num-classes", NumberRange::at_least(1))->default_value(2), "classes (classification)")
+      ("max-len", number<int>(nullptr, "max-len", NumberRange::at_least(1))->default_value(1024), "most tokens per example")
       ("overlong", po::value<std::string>()->default_value("truncate"),
        "examples longer than --max-len: truncate (keep the beginning) | truncate-start (keep the end) | drop")
-      ("seed", po::value<uint64_t>()->default_value(0), "seed of the A/B split and the --max-* subsets")
-      ("max-train", po::value<int64_t>()->default_value(0), "keep a seeded subset of this many train examples (0: all)")
-      ("max-test", po::value<int64_t>()->default_value(0), "keep a seeded subset of this many test examples (0: all)")
+      ("seed", number<uint64_t>(nullptr, "seed", NumberRange::non_negative())->default_value(0), "seed of the A/B split and the --max-* subsets")
+      ("max-train", number<int64_t>(nullptr, "max-train", NumberRange::non_negative())->default_value(0), "keep a seeded subset of this many train examples (0: all)")
+      ("max-test", number<int64_t>(nullptr, "max-test", NumberRange::non_negative())->default_value(0), "keep a seeded subset of this many test examples (0: all)")
       ("tokenizer", po::value<std::string>()->default_value("gpt2"), "gpt2 | byte")
       ("encoder-json", po::value<std::string>()->default_value(""), "gpt2: encoder.json (default: the w2s cache)")
       ("vocab-bpe", po::value<std::string>()->default_value(""), "gpt2: vocab.bpe (default: the w2s cache)")
@@ -289,7 +289,7 @@ int cmd_prepare(const std::vector<std::string>& args) {
       ("text", po::value<std::vector<std::string>>(), "--lm: a plain-text file (repeatable)")
       ("lm-jsonl", po::value<std::vector<std::string>>(),
        "--lm: a JSONL file, one document per line in \"txt\" (repeatable)")
-      ("doc-bytes", po::value<int64_t>()->default_value(4096), "--lm --text: most bytes per document (paragraphs are never split)")
+      ("doc-bytes", number<int64_t>(nullptr, "doc-bytes", NumberRange::at_least(1))->default_value(4096), "--lm --text: most bytes per document (paragraphs are never split)")
       ("out", po::value<std::string>()->default_value(""), "--lm: the output .h5");
   ParsedCommand parsed = parse_command("prepare", kUsage, options, args);
   if (parsed.help) return 0;

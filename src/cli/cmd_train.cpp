@@ -20,6 +20,9 @@
 namespace w2s {
 namespace {
 
+// Step counts reach the schedule as int.
+const NumberRange kStepCount = NumberRange::closed(0, 2147483647.0);
+
 struct TrainDefaults {
   double lr, weight_decay, grad_clip, beta2, epochs;
   int64_t batch;
@@ -32,39 +35,39 @@ void add_common_options(po::options_description& d, TrainConfig& c, const TrainD
       ("run-dir", po::value(&c.run_dir)->required(), "output folder: config.ini, metrics.jsonl, ckpt.h5")
       ("model", po::value<std::string>(), "model shape ini (configs/models/*.ini) to train from scratch")
       ("init", po::value(&c.init_ckpt), "start from this checkpoint (e.g. a pretrained model)")
-      ("steps", po::value(&c.steps)->default_value(0), "optimizer steps (0: use --epochs)")
-      ("epochs", po::value(&c.epochs)->default_value(def.epochs), "passes over the data when --steps is 0")
-      ("batch-size", po::value(&c.batch_size)->default_value(def.batch), "global batch, in examples, for any DP size")
-      ("micro-batch", po::value(&c.micro_batch)->default_value(0),
+      ("steps", number(&c.steps, "steps", kStepCount)->default_value(0), "optimizer steps (0: use --epochs)")
+      ("epochs", number(&c.epochs, "epochs", NumberRange::open_closed(0, 1e6))->default_value(def.epochs), "passes over the data when --steps is 0")
+      ("batch-size", number(&c.batch_size, "batch-size", NumberRange::at_least(1))->default_value(def.batch), "global batch, in examples, for any DP size")
+      ("micro-batch", number(&c.micro_batch, "micro-batch", NumberRange::non_negative())->default_value(0),
        "examples per micro-step over all DP ranks (gradient accumulation; 0: the whole batch)")
-      ("lr", po::value(&c.lr.lr)->default_value(def.lr), "peak learning rate")
-      ("warmup-steps", po::value(&c.lr.warmup_steps)->default_value(0), "linear warm-up steps")
-      ("min-lr-frac", po::value(&c.lr.min_lr_frac)->default_value(0.0), "cosine floor, as a fraction of --lr")
+      ("lr", number(&c.lr.lr, "lr", NumberRange::positive())->default_value(def.lr), "peak learning rate")
+      ("warmup-steps", number(&c.lr.warmup_steps, "warmup-steps", kStepCount)->default_value(0), "linear warm-up steps")
+      ("min-lr-frac", number(&c.lr.min_lr_frac, "min-lr-frac", NumberRange::closed(0, 1))->default_value(0.0), "cosine floor, as a fraction of --lr")
       ("schedule", po::value(&c.lr.kind)->default_value("cosine"), "cosine | linear | constant")
       ("optimizer", po::value(&c.adam.kind)->default_value(def.optimizer), "adamw | adam")
-      ("beta1", po::value(&c.adam.beta1)->default_value(0.9), "Adam β1")
-      ("beta2", po::value(&c.adam.beta2)->default_value(def.beta2), "Adam β2")
-      ("adam-eps", po::value(&c.adam.eps)->default_value(1e-8), "Adam ε")
-      ("weight-decay", po::value(&c.adam.weight_decay)->default_value(def.weight_decay), "on 2-D weights only")
-      ("grad-clip", po::value(&c.grad_clip)->default_value(def.grad_clip), "global gradient-norm clip (0: off)")
-      ("seed", po::value(&c.seed)->default_value(0), "initialisation and data order")
-      ("tp", po::value(&c.tp)->default_value(1), "tensor-parallel degree (DP is world size / tp)")
+      ("beta1", number(&c.adam.beta1, "beta1", NumberRange::half_open(0, 1))->default_value(0.9), "Adam β1")
+      ("beta2", number(&c.adam.beta2, "beta2", NumberRange::half_open(0, 1))->default_value(def.beta2), "Adam β2")
+      ("adam-eps", number(&c.adam.eps, "adam-eps", NumberRange::positive())->default_value(1e-8), "Adam ε")
+      ("weight-decay", number(&c.adam.weight_decay, "weight-decay", NumberRange::non_negative())->default_value(def.weight_decay), "on 2-D weights only")
+      ("grad-clip", number(&c.grad_clip, "grad-clip", NumberRange::non_negative())->default_value(def.grad_clip), "global gradient-norm clip (0: off)")
+      ("seed", number(&c.seed, "seed", NumberRange::non_negative())->default_value(0), "initialisation and data order")
+      ("tp", number(&c.tp, "tp", NumberRange::at_least(1))->default_value(1), "tensor-parallel degree (DP is world size / tp)")
       ("zero1", po::bool_switch(&c.zero1), "shard AdamW state over data-parallel ranks (ZeRO-1)")
       ("device", po::value(&c.device)->default_value("cpu"),
        "cpu, or cuda: forward/backward on one GPU per rank (bf16 activations, tp 1); the optimizer, "
        "gradient sync and checkpoints stay on the host")
-      ("log-every", po::value(&c.log_every)->default_value(10), "progress line and metrics.jsonl every N steps")
-      ("save-every", po::value(&c.save_every)->default_value(0), "checkpoint every N steps (0: at the end)")
+      ("log-every", number(&c.log_every, "log-every", NumberRange::at_least(1))->default_value(10), "progress line and metrics.jsonl every N steps")
+      ("save-every", number(&c.save_every, "save-every", NumberRange::non_negative())->default_value(0), "checkpoint every N steps (0: at the end)")
       ("resume", po::bool_switch(&c.resume), "continue the run in --run-dir from its checkpoint")
       ("overwrite", po::bool_switch(), "replace the run already in --run-dir (its checkpoint) with a new one")
-      ("stop-after", po::value(&c.stop_after)->default_value(0), "stop with a checkpoint after this step")
-      ("max-bad-steps", po::value(&c.max_bad_steps)->default_value(5),
+      ("stop-after", number(&c.stop_after, "stop-after", NumberRange::non_negative())->default_value(0), "stop with a checkpoint after this step")
+      ("max-bad-steps", number(&c.max_bad_steps, "max-bad-steps", NumberRange::at_least(1))->default_value(5),
        "consecutive non-finite steps (skipped) before the run gives up")
       ("no-save-optimizer", po::bool_switch(), "leave AdamW state out of the final checkpoint (smaller; no resume)")
-      ("debug-fail-step", po::value(&c.debug_fail_step)->default_value(-1), "testing: make a rank fail at this step")
-      ("debug-fail-rank", po::value(&c.debug_fail_rank)->default_value(-1), "testing: the rank that fails")
-      ("debug-nan-step", po::value(&c.debug_nan_step)->default_value(-1), "testing: inject a NaN gradient here")
-      ("debug-nan-count", po::value(&c.debug_nan_count)->default_value(1),
+      ("debug-fail-step", number(&c.debug_fail_step, "debug-fail-step", NumberRange::at_least(-1))->default_value(-1), "testing: make a rank fail at this step")
+      ("debug-fail-rank", number(&c.debug_fail_rank, "debug-fail-rank", NumberRange::at_least(-1))->default_value(-1), "testing: the rank that fails")
+      ("debug-nan-step", number(&c.debug_nan_step, "debug-nan-step", NumberRange::at_least(-1))->default_value(-1), "testing: inject a NaN gradient here")
+      ("debug-nan-count", number(&c.debug_nan_count, "debug-nan-count", NumberRange::non_negative())->default_value(1),
        "testing: with --debug-nan-step, this many consecutive NaN steps");
 }
 
@@ -73,14 +76,14 @@ void add_student_options(po::options_description& d, TrainConfig& c) {
       ("labels", po::value(&c.labels_dir), "weak-label shard folder from w2s label (default: ground truth)")
       ("loss", po::value<std::string>()->default_value(""),
        "gt | xent | auxconf | product (| squared for regression); default gt, or xent with --labels")
-      ("kd-temperature", po::value(&c.kd_temperature)->default_value(1.0), "soft targets softmax(weak logits / T)")
-      ("aux-alpha-max", po::value(&c.loss.aux_alpha_max)->default_value(0.75), "auxconf: final weight α_max")
-      ("aux-warmup-frac", po::value(&c.loss.aux_warmup_frac)->default_value(0.2),
+      ("kd-temperature", number(&c.kd_temperature, "kd-temperature", NumberRange::positive())->default_value(1.0), "soft targets softmax(weak logits / T)")
+      ("aux-alpha-max", number(&c.loss.aux_alpha_max, "aux-alpha-max", NumberRange::closed(0, 1))->default_value(0.75), "auxconf: final weight α_max")
+      ("aux-warmup-frac", number(&c.loss.aux_warmup_frac, "aux-warmup-frac", NumberRange::closed(0, 1))->default_value(0.2),
        "auxconf: fraction of steps over which α rises linearly from 0")
-      ("product-alpha", po::value(&c.loss.product_alpha)->default_value(1.0), "product: exponent on weak labels")
-      ("product-beta", po::value(&c.loss.product_beta)->default_value(1.0), "product: exponent on student probs")
+      ("product-alpha", number(&c.loss.product_alpha, "product-alpha", NumberRange::non_negative())->default_value(1.0), "product: exponent on weak labels")
+      ("product-beta", number(&c.loss.product_beta, "product-beta", NumberRange::non_negative())->default_value(1.0), "product: exponent on student probs")
       ("freeze-backbone", po::bool_switch(&c.freeze_backbone), "train only the head (linear probe)")
-      ("select-confident", po::value(&c.select_confident)->default_value(1.0),
+      ("select-confident", number(&c.select_confident, "select-confident", NumberRange::open_closed(0, 1))->default_value(1.0),
        "train only on this fraction of examples with the most confident weak labels");
 }
 
@@ -139,7 +142,7 @@ int run_pretrain(const std::vector<std::string>& args) {
   c.objective = "lm";
   po::options_description d("w2s pretrain options");
   add_common_options(d, c, {1e-3, 0.1, 1.0, 0.95, 1.0, 32, "adamw"});
-  d.add_options()("seq-len", po::value(&c.seq_len)->default_value(0), "window length (0: the model context)");
+  d.add_options()("seq-len", number(&c.seq_len, "seq-len", NumberRange::non_negative())->default_value(0), "window length (0: the model context)");
   ParsedCommand p = parse_command("pretrain", "--data lm.h5 --run-dir DIR (--model M.ini | --init CKPT) [options]\n\n"
                                   "Trains the LM head (next-token cross-entropy) on a packed corpus from\n"
                                   "`w2s prepare --lm`. Runs under mpirun/srun: world = tp x dp.", d, args);
@@ -177,7 +180,6 @@ int run_train(const std::vector<std::string>& args) {
   c.loss.kind = parse_loss_kind(loss);
   if (c.labels_dir.empty() && c.loss.kind != LossKind::GroundTruth && c.loss.kind != LossKind::Squared)
     throw UsageError("--loss " + loss + " trains on weak labels: give --labels DIR");
-  if (c.select_confident <= 0.0 || c.select_confident > 1.0) throw UsageError("--select-confident must be in (0, 1]");
   if (c.select_confident < 1.0 && c.labels_dir.empty()) throw UsageError("--select-confident needs --labels");
   resolve_model(p.vm, c, ds.info().tokenizer, ds.info().vocab_size);
   install_preemption_handlers();

@@ -10,6 +10,37 @@
 #include "core/strings.h"
 
 namespace w2s {
+namespace {
+
+bool is_unsigned_option(const po::value_semantic* s) {
+  return dynamic_cast<const po::typed_value<unsigned>*>(s) || dynamic_cast<const po::typed_value<unsigned long>*>(s) ||
+         dynamic_cast<const po::typed_value<unsigned long long>*>(s);
+}
+
+// Boost converts "-1" for an unsigned option to its maximum value; the text is the only place
+// the sign is still visible.
+void refuse_negative_unsigned(const po::parsed_options& parsed, const std::string& where) {
+  if (!parsed.description) return;
+  for (const auto& o : parsed.options) {
+    const po::option_description* d = parsed.description->find_nothrow(o.string_key, false);
+    if (!d || !is_unsigned_option(d->semantic().get())) continue;
+    for (const std::string& v : o.value)
+      if (starts_with(trim(v), "-")) throw UsageError(where + "--" + o.string_key + " must be >= 0, got " + trim(v));
+  }
+}
+
+// Every floating-point option must be finite ("nan" and "inf" parse as numbers).
+void refuse_non_finite(const po::variables_map& vm) {
+  for (const auto& [key, value] : vm) {
+    double x = 0.0;
+    if (auto d = boost::any_cast<double>(&value.value())) x = *d;
+    else if (auto f = boost::any_cast<float>(&value.value())) x = *f;
+    else continue;
+    require_number("--" + key, x, NumberRange::any_finite());
+  }
+}
+
+}  // namespace
 
 ParsedCommand parse_command(const std::string& command, const std::string& usage, po::options_description& options,
                             const std::vector<std::string>& args, const po::positional_options_description* positional) {
@@ -25,7 +56,9 @@ ParsedCommand parse_command(const std::string& command, const std::string& usage
     po::command_line_parser parser(args);
     parser.options(all);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), out.vm);
+    po::parsed_options from_command_line = parser.run();
+    refuse_negative_unsigned(from_command_line, "");
+    po::store(from_command_line, out.vm);
     if (out.vm.count("help")) {
       std::cout << "usage: w2s " << command << " " << usage << "\n\n" << all << std::endl;
       out.help = true;
@@ -39,12 +72,15 @@ ParsedCommand parse_command(const std::string& command, const std::string& usage
       text << f.rdbuf();
       refuse_boost_placeholders(text.str(), path);
       try {
-        po::store(po::parse_config_file(text, options, /*allow_unregistered=*/false), out.vm);
+        po::parsed_options from_file = po::parse_config_file(text, options, /*allow_unregistered=*/false);
+        refuse_negative_unsigned(from_file, path + ": ");
+        po::store(from_file, out.vm);
       } catch (const po::error& e) {
         throw UsageError(path + ": " + e.what());
       }
     }
-    po::notify(out.vm);
+    po::notify(out.vm);        // each option's own range check (in_range) first: the clearer message
+    refuse_non_finite(out.vm);  // then any floating-point option without one
   } catch (const po::error& e) {
     throw UsageError("w2s " + command + ": " + e.what() + " (see w2s " + command + " --help)");
   }

@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <regex>
 #include <sstream>
 #include <cctype>
 #include <set>
 
 #include "core/error.h"
+#include "core/number_range.h"
 #include "core/strings.h"
 #include "data/tasks/tasks.h"
 
@@ -35,19 +37,25 @@ std::vector<std::string> list_of(const std::string& v) {
 
 bool valid_name(const std::string& s) { return std::regex_match(s, std::regex("[A-Za-z0-9_]+")); }
 
+// Every numeric key goes through the shared range check (core/number_range.h); an int key also
+// has to fit an int.
 template <class T>
-T parse_number(const std::string& file, const std::string& key, const std::string& v) {
-  try {
-    size_t used = 0;
-    T x;
-    if constexpr (std::is_integral_v<T>) x = static_cast<T>(std::stoll(v, &used));
-    else x = static_cast<T>(std::stod(v, &used));
-    if (used != v.size()) throw std::invalid_argument(v);
-    return x;
-  } catch (const std::exception&) {
-    throw UsageError(file + ": '" + key + "' expects a number, got '" + v + "'");
+T parse_number(const std::string& file, const std::string& key, const std::string& v, const NumberRange& range) {
+  const std::string what = file + ": '" + key + "'";
+  if constexpr (std::is_integral_v<T>) {
+    const int64_t x = parse_checked_integer(what, v, range);
+    if (x > static_cast<int64_t>(std::numeric_limits<T>::max()))
+      throw UsageError(what + " must be <= " + std::to_string(std::numeric_limits<T>::max()) + ", got " + v);
+    return static_cast<T>(x);
+  } else {
+    return static_cast<T>(parse_checked_number(what, v, range));
   }
 }
+
+const NumberRange kPositive = NumberRange::positive();
+const NumberRange kNonNegative = NumberRange::non_negative();
+const NumberRange kAtLeastOne = NumberRange::at_least(1);
+const NumberRange kFraction = NumberRange::closed(0, 1);
 
 bool parse_bool(const std::string& file, const std::string& key, const std::string& v) {
   if (v == "true" || v == "1" || v == "yes") return true;
@@ -60,19 +68,24 @@ using Setter = std::function<void(ExperimentConfig&, const std::string& value)>;
 // Fixed keys: "section.key" → how to store the value.
 std::map<std::string, Setter> fixed_keys(const std::string& file) {
   auto str = [](std::string ExperimentConfig::*m) { return [m](ExperimentConfig& c, const std::string& v) { c.*m = v; }; };
-  auto i64 = [file](const std::string& k, int64_t ExperimentConfig::*m) {
-    return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_number<int64_t>(file, k, v); };
+  auto i64 = [file](const std::string& k, int64_t ExperimentConfig::*m, NumberRange r) {
+    return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_number<int64_t>(file, k, v, r); };
   };
-  auto i32 = [file](const std::string& k, int ExperimentConfig::*m) {
-    return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_number<int>(file, k, v); };
+  auto i32 = [file](const std::string& k, int ExperimentConfig::*m, NumberRange r) {
+    return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_number<int>(file, k, v, r); };
   };
-  auto dbl = [file](const std::string& k, double ExperimentConfig::*m) {
-    return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_number<double>(file, k, v); };
+  auto dbl = [file](const std::string& k, double ExperimentConfig::*m, NumberRange r) {
+    return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_number<double>(file, k, v, r); };
   };
   std::map<std::string, Setter> keys = {
-      {"experiment.out", str(&ExperimentConfig::out)},
+      {"experiment.out",
+       [file](ExperimentConfig& c, const std::string& v) {
+         // An empty root would put every run at the top of the filesystem ("/pretrained/...").
+         if (trim(v).empty()) throw UsageError(file + ": experiment.out is empty: give the root folder of the runs");
+         c.out = v;
+       }},
       {"experiment.tokenizer", str(&ExperimentConfig::tokenizer)},
-      {"experiment.tp", i32("experiment.tp", &ExperimentConfig::tp)},
+      {"experiment.tp", i32("experiment.tp", &ExperimentConfig::tp, kAtLeastOne)},
       {"experiment.device",
        [file](ExperimentConfig& c, const std::string& v) {
          if (v != "cpu" && v != "cuda") throw UsageError(file + ": experiment.device must be cpu or cuda, got '" + v + "'");
@@ -88,7 +101,7 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"experiment.seeds",
        [file](ExperimentConfig& c, const std::string& v) {
          c.seeds.clear();
-         for (auto& s : list_of(v)) c.seeds.push_back(parse_number<int>(file, "experiment.seeds", s));
+         for (auto& s : list_of(v)) c.seeds.push_back(parse_number<int>(file, "experiment.seeds", s, kNonNegative));
        }},
       {"experiment.losses", [](ExperimentConfig& c, const std::string& v) { c.losses = list_of(v); }},
       {"experiment.sizes", [](ExperimentConfig& c, const std::string& v) { c.sizes = list_of(v); }},
@@ -103,10 +116,10 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
            c.pairs.emplace_back(parts[0], parts[1]);
          }
        }},
-      {"data.max_len", i32("data.max_len", &ExperimentConfig::max_len)},
-      {"data.max_train", i32("data.max_train", &ExperimentConfig::max_train)},
-      {"data.max_test", i32("data.max_test", &ExperimentConfig::max_test)},
-      {"data.test_size", i32("data.test_size", &ExperimentConfig::test_size)},
+      {"data.max_len", i32("data.max_len", &ExperimentConfig::max_len, kAtLeastOne)},
+      {"data.max_train", i32("data.max_train", &ExperimentConfig::max_train, kNonNegative)},
+      {"data.max_test", i32("data.max_test", &ExperimentConfig::max_test, kNonNegative)},
+      {"data.test_size", i32("data.test_size", &ExperimentConfig::test_size, NumberRange::at_least(2))},
       {"data.overlong", str(&ExperimentConfig::overlong)},
       {"pretrain.corpus", str(&ExperimentConfig::corpus)},
       {"pretrain.sotu_headers", str(&ExperimentConfig::sotu_headers)},
@@ -114,29 +127,29 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
        [file](ExperimentConfig& c, const std::string& v) {
          c.sotu_passages = parse_bool(file, "pretrain.sotu_passages", v);
        }},
-      {"pretrain.sotu_facts", i64("pretrain.sotu_facts", &ExperimentConfig::sotu_facts)},
-      {"pretrain.steps", i64("pretrain.steps", &ExperimentConfig::pretrain_steps)},
-      {"pretrain.batch_size", i64("pretrain.batch_size", &ExperimentConfig::pretrain_batch)},
-      {"pretrain.seq_len", i32("pretrain.seq_len", &ExperimentConfig::pretrain_seq)},
-      {"pretrain.lr", dbl("pretrain.lr", &ExperimentConfig::pretrain_lr)},
-      {"pretrain.warmup_steps", i32("pretrain.warmup_steps", &ExperimentConfig::pretrain_warmup)},
-      {"pretrain.weight_decay", dbl("pretrain.weight_decay", &ExperimentConfig::pretrain_weight_decay)},
-      {"finetune.epochs", dbl("finetune.epochs", &ExperimentConfig::finetune_epochs)},
-      {"finetune.batch_size", i64("finetune.batch_size", &ExperimentConfig::finetune_batch)},
-      {"finetune.micro_batch", i64("finetune.micro_batch", &ExperimentConfig::finetune_micro)},
-      {"finetune.lr", dbl("finetune.lr", &ExperimentConfig::finetune_lr)},
+      {"pretrain.sotu_facts", i64("pretrain.sotu_facts", &ExperimentConfig::sotu_facts, kNonNegative)},
+      {"pretrain.steps", i64("pretrain.steps", &ExperimentConfig::pretrain_steps, kAtLeastOne)},
+      {"pretrain.batch_size", i64("pretrain.batch_size", &ExperimentConfig::pretrain_batch, kAtLeastOne)},
+      {"pretrain.seq_len", i32("pretrain.seq_len", &ExperimentConfig::pretrain_seq, kAtLeastOne)},
+      {"pretrain.lr", dbl("pretrain.lr", &ExperimentConfig::pretrain_lr, kPositive)},
+      {"pretrain.warmup_steps", i32("pretrain.warmup_steps", &ExperimentConfig::pretrain_warmup, kNonNegative)},
+      {"pretrain.weight_decay", dbl("pretrain.weight_decay", &ExperimentConfig::pretrain_weight_decay, kNonNegative)},
+      {"finetune.epochs", dbl("finetune.epochs", &ExperimentConfig::finetune_epochs, NumberRange::open_closed(0, 1e6))},
+      {"finetune.batch_size", i64("finetune.batch_size", &ExperimentConfig::finetune_batch, kAtLeastOne)},
+      {"finetune.micro_batch", i64("finetune.micro_batch", &ExperimentConfig::finetune_micro, kNonNegative)},
+      {"finetune.lr", dbl("finetune.lr", &ExperimentConfig::finetune_lr, kPositive)},
       {"finetune.optimizer", str(&ExperimentConfig::finetune_optimizer)},
-      {"finetune.weight_decay", dbl("finetune.weight_decay", &ExperimentConfig::finetune_weight_decay)},
-      {"finetune.warmup_steps", i32("finetune.warmup_steps", &ExperimentConfig::finetune_warmup)},
+      {"finetune.weight_decay", dbl("finetune.weight_decay", &ExperimentConfig::finetune_weight_decay, kNonNegative)},
+      {"finetune.warmup_steps", i32("finetune.warmup_steps", &ExperimentConfig::finetune_warmup, kNonNegative)},
       {"finetune.freeze_backbone",
        [file](ExperimentConfig& c, const std::string& v) {
          c.freeze_backbone = parse_bool(file, "finetune.freeze_backbone", v);
        }},
-      {"finetune.aux_alpha_max", dbl("finetune.aux_alpha_max", &ExperimentConfig::aux_alpha_max)},
-      {"finetune.aux_warmup_frac", dbl("finetune.aux_warmup_frac", &ExperimentConfig::aux_warmup_frac)},
-      {"finetune.kd_temperature", dbl("finetune.kd_temperature", &ExperimentConfig::kd_temperature)},
-      {"label.batch", i32("label.batch", &ExperimentConfig::label_batch)},
-      {"analyze.resamples", i32("analyze.resamples", &ExperimentConfig::resamples)},
+      {"finetune.aux_alpha_max", dbl("finetune.aux_alpha_max", &ExperimentConfig::aux_alpha_max, kFraction)},
+      {"finetune.aux_warmup_frac", dbl("finetune.aux_warmup_frac", &ExperimentConfig::aux_warmup_frac, kFraction)},
+      {"finetune.kd_temperature", dbl("finetune.kd_temperature", &ExperimentConfig::kd_temperature, kPositive)},
+      {"label.batch", i32("label.batch", &ExperimentConfig::label_batch, kAtLeastOne)},
+      {"analyze.resamples", i32("analyze.resamples", &ExperimentConfig::resamples, kAtLeastOne)},
   };
   return keys;
 }
@@ -150,9 +163,9 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     s.name = parts[1];
     if (parts[2] == "config") s.model_ini = v;
     else if (parts[2] == "init") s.init = v;
-    else if (parts[2] == "pretrain_steps") s.pretrain_steps = parse_number<int64_t>(file, key, v);
-    else if (parts[2] == "pretrain_lr") s.pretrain_lr = parse_number<double>(file, key, v);
-    else if (parts[2] == "finetune_lr") s.finetune_lr = parse_number<double>(file, key, v);
+    else if (parts[2] == "pretrain_steps") s.pretrain_steps = parse_number<int64_t>(file, key, v, kAtLeastOne);
+    else if (parts[2] == "pretrain_lr") s.pretrain_lr = parse_number<double>(file, key, v, kPositive);
+    else if (parts[2] == "finetune_lr") s.finetune_lr = parse_number<double>(file, key, v, kPositive);
     else return false;
     return true;
   }
@@ -166,9 +179,9 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     }
     if (parts[2] == "train") t->train_jsonl = v;
     else if (parts[2] == "test") t->test_jsonl = v;
-    else if (parts[2] == "max_len") t->max_len = parse_number<int>(file, key, v);
-    else if (parts[2] == "max_train") t->max_train = parse_number<int>(file, key, v);
-    else if (parts[2] == "test_size") t->test_size = parse_number<int>(file, key, v);
+    else if (parts[2] == "max_len") t->max_len = parse_number<int>(file, key, v, kAtLeastOne);
+    else if (parts[2] == "max_train") t->max_train = parse_number<int>(file, key, v, kNonNegative);
+    else if (parts[2] == "test_size") t->test_size = parse_number<int>(file, key, v, NumberRange::at_least(2));
     else if (parts[2] == "year_prefix") t->year_prefix = parse_bool(file, key, v);
     else if (parts[2] == "year_suffix") t->year_suffix = parse_bool(file, key, v);
     else if (parts[2] == "split") t->split = v;
@@ -234,7 +247,6 @@ void validate(ExperimentConfig& c) {
     throw UsageError(f + ": pretrain.sotu_headers is for the embedded corpus (pretrain.corpus = embedded)");
   if (c.sotu_passages && c.corpus != "embedded")
     throw UsageError(f + ": pretrain.sotu_passages is for the embedded corpus (pretrain.corpus = embedded)");
-  if (c.sotu_facts < 0) throw UsageError(f + ": pretrain.sotu_facts must be 0 or more");
   if (c.sotu_facts > 0 && c.corpus != "embedded")
     throw UsageError(f + ": pretrain.sotu_facts is for the embedded corpus (pretrain.corpus = embedded)");
 }

@@ -157,7 +157,7 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     if (f.has_attr("/state", "skipped_steps")) info.state.skipped_steps = f.attr_int("/state", "skipped_steps");
   }
   info.has_optimizer = f.exists("/optim/m");
-  for (const char* key : {"task", "loss", "run_kind", "tokenizer_sha256", "train_data", "labels", "init"}) {
+  for (const char* key : {"task", "loss", "run_kind", "tokenizer_sha256", "train_data", "labels", "init", "train_settings"}) {
     if (f.has_attr("/", key)) info.attrs[key] = f.attr_string("/", key);
   }
   return info;

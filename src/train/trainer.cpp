@@ -24,6 +24,7 @@
 #include "parallel/grad_sync.h"
 #include "model/gpu_model.h"
 #include "infer/inference.h"
+#include "train/run_settings.h"
 #include "train/train_targets.h"
 
 namespace w2s {
@@ -73,6 +74,9 @@ class Trainer {
   void save(int64_t step, const std::string& path, bool with_optimizer);
   void log_step(int64_t step, double loss, double lr, double gnorm, double tok_per_s, double elapsed);
   std::map<std::string, std::string> ckpt_attrs() const;
+  void require_batch_fits() const;
+  void require_same_settings_as_checkpoint() const;
+  bool params_finite() const;  // collective over the world
   std::string ckpt_path() const { return cfg_.run_dir + "/ckpt.h5"; }
 
   const TrainConfig& cfg_;
@@ -146,7 +150,47 @@ std::map<std::string, std::string> Trainer::ckpt_attrs() const {
   a["train_data"] = cfg_.data;
   a["labels"] = cfg_.labels_dir;
   a["init"] = cfg_.init_ckpt;
+  a["train_settings"] = settings_text(result_settings(cfg_));
   return a;
+}
+
+// A batch larger than the pool would repeat examples within one step (and sizes buffers by the
+// batch): a usage error with both sizes.
+void Trainer::require_batch_fits() const {
+  const int64_t pool = sampler_->pool_size();
+  const std::string what = cfg_.objective == "lm" ? strfmt("windows of %d tokens", T_) : "training examples";
+  if (cfg_.batch_size > pool)
+    throw UsageError(strfmt("--batch-size %lld is larger than the %lld %s in %s", static_cast<long long>(cfg_.batch_size),
+                            static_cast<long long>(pool), what.c_str(), cfg_.data.c_str()));
+  if (cfg_.micro_batch > cfg_.batch_size)
+    throw UsageError(strfmt("--micro-batch %lld is larger than --batch-size %lld", static_cast<long long>(cfg_.micro_batch),
+                            static_cast<long long>(cfg_.batch_size)));
+}
+
+// A resumed run must be the run its checkpoint describes (train/run_settings.h lists what may differ).
+void Trainer::require_same_settings_as_checkpoint() const {
+  const CheckpointInfo info = read_checkpoint_info(ckpt_path());
+  auto recorded = info.attrs.find("train_settings");
+  if (recorded == info.attrs.end()) {
+    if (grid_.is_root())
+      log_warn(ckpt_path() + " records no training settings (written by an older w2s): only its step count is checked");
+    return;
+  }
+  const std::vector<std::string> diffs = settings_differences(parse_settings_text(recorded->second), result_settings(cfg_));
+  if (diffs.empty()) return;
+  throw UsageError(ckpt_path() + ": --resume with settings other than the checkpoint's (" + join(diffs, "; ") +
+                   "): resume with the same settings, or train into a new --run-dir");
+}
+
+bool Trainer::params_finite() const {
+  int64_t bad = 0;
+  for (float x : model_->params())
+    if (!std::isfinite(x)) {
+      bad = 1;
+      break;
+    }
+  grid_.world().all_reduce(&bad, 1, ReduceOp::Max);
+  return bad == 0;
 }
 
 void Trainer::save(int64_t step, const std::string& path, bool with_optimizer) {
@@ -305,6 +349,7 @@ TrainResult Trainer::run() {
   } else {
     sampler_ = std::make_unique<Sampler>(sup_->ds.size(), cfg_.batch_size, cfg_.micro_batch, cfg_.seed);
   }
+  require_batch_fits();
   const int64_t total = cfg_.steps > 0 ? cfg_.steps : sampler_->steps_for_epochs(cfg_.epochs);
   state_.total_steps = total;
   state_.seed = static_cast<int64_t>(cfg_.seed);
@@ -312,6 +357,7 @@ TrainResult Trainer::run() {
   // Start: resume from the run's checkpoint, or initialise (from scratch or a pretrained one).
   int64_t start = 0;
   if (cfg_.resume && file_exists(ckpt_path())) {
+    require_same_settings_as_checkpoint();
     CheckpointInfo info = load_checkpoint(ckpt_path(), *model_, opt_.get(), sync_->zero1(), grid_, {true, false});
     if (info.state.total_steps != total)
       throw UsageError(strfmt("%s: resumed run had %lld total steps, this one %lld — use the same settings",
@@ -395,12 +441,13 @@ TrainResult Trainer::run() {
     tokens = static_cast<int64_t>(buf[1]);
     double gnorm = global_grad_norm();
     const double lr = cfg_.lr.at(static_cast<int>(step), static_cast<int>(total));
-    if (!std::isfinite(loss) || !std::isfinite(gnorm)) {
+    if (!std::isfinite(loss) || !std::isfinite(gnorm) || !std::isfinite(lr)) {
       // Non-finite guard: skip the update, count it, give up after max_bad_steps in a row.
       ++consecutive_bad;
       ++state_.skipped_steps;
       log_warn(strfmt("step %lld: non-finite %s; update skipped (%d in a row)", static_cast<long long>(step),
-                      std::isfinite(loss) ? "gradient norm" : "loss", consecutive_bad));
+                      !std::isfinite(loss) ? "loss" : (!std::isfinite(gnorm) ? "gradient norm" : "learning rate"),
+                      consecutive_bad));
       if (consecutive_bad >= cfg_.max_bad_steps)
         throw RuntimeError(strfmt("%d consecutive non-finite steps at step %lld: stopping; the last good checkpoint "
                                   "(%s) is left intact",
@@ -411,6 +458,12 @@ TrainResult Trainer::run() {
         opt_->scale_grads(model_->grads().data(), static_cast<float>(cfg_.grad_clip / gnorm));
       opt_->step(model_->params().data(), model_->grads().data(), lr, step + 1);
       sync_->all_gather_params(model_->params().data());
+      // A finite step can still overflow the weights (a huge learning rate): stop before such
+      // weights reach a checkpoint or the next step.
+      if (!params_finite())
+        throw RuntimeError(strfmt("step %lld: the update made the weights non-finite (learning rate %g): stopping; the "
+                                  "last good checkpoint (%s) is left intact",
+                                  static_cast<long long>(step), lr, ckpt_path().c_str()));
       if (gpu_) gpu_->upload_params(model_->params());
     }
     window_tokens += tokens;

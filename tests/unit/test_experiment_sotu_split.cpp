@@ -92,7 +92,7 @@ TEST(ExperimentSotuFacts, NoneByDefaultCountOnRequestEmbeddedOnly) {
   EXPECT_EQ(load_experiment(kExperiment, {}).sotu_facts, 0);
   EXPECT_EQ(load_experiment(kExperiment, {"pretrain.sotu_facts=400"}).sotu_facts, 400);
   test::expect_error([] { load_experiment(kExperiment, {"pretrain.sotu_facts=-1"}); }, ExitCode::Usage,
-                     {"tiny-test.ini", "pretrain.sotu_facts", "0 or more"});
+                     {"tiny-test.ini", "pretrain.sotu_facts", "must be >= 0, got -1"});
   test::expect_error([] { load_experiment(kExperiment, {"pretrain.sotu_facts=many"}); }, ExitCode::Usage,
                      {"tiny-test.ini", "pretrain.sotu_facts"});
   test::expect_error(
