@@ -169,9 +169,9 @@ int cascade_command(const std::vector<std::string>& args) {
       "target", number(&o.target, "target", NumberRange::positive())->default_value(0.99),
       "accuracy to reach, as a fraction of the strong model's; the least-cost τ reaching it on the selection "
       "split is reported on the rest")(
-      "select-fraction", po::value(&o.select_fraction)->default_value(0.5),
+      "select-fraction", number(&o.select_fraction, "select-fraction", NumberRange{0, 1, true, true})->default_value(0.5),
       "fraction of the examples (seeded) on which τ is chosen; the rest report its accuracy and cost")(
-      "select-seed", po::value(&o.select_seed)->default_value(0), "seed of the selection split")(
+      "select-seed", number(&o.select_seed, "select-seed", NumberRange::non_negative())->default_value(0), "seed of the selection split")(
       "batch", number(&o.batch, "batch", NumberRange::at_least(1))->default_value(64), "examples per forward pass")(
       "tp", number(&tp, "tp", NumberRange::at_least(1))->default_value(1), "tensor-parallel degree");
   ParsedCommand p = parse_command("cascade", "--weak CKPT --strong CKPT --data test.h5 --out DIR [options]\n\n"
@@ -179,8 +179,6 @@ int cascade_command(const std::vector<std::string>& args) {
                                   "from the model shapes and example lengths) and as measured time.", d, args);
   if (p.help) return 0;
   const std::vector<double> taus = parse_taus(o.taus);
-  if (!(o.select_fraction > 0 && o.select_fraction < 1))
-    throw UsageError(strfmt("--select-fraction must be in (0, 1), got %g", o.select_fraction));
   if (!(o.target > 0)) throw UsageError("--target must be positive (a fraction of the strong model's accuracy)");
   ProcessGrid grid = ProcessGrid::create(tp);
   TokenDataset ds = TokenDataset::open(o.data);
