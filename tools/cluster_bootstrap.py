@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""PGR with a cluster bootstrap: a robustness check on `w2s analyze`'s interval when test examples
-come in correlated groups. `analyze` resamples seeds, then test examples independently; on
-sotu-party's speech split the 1000 test passages come from ~100 speeches, and a model is mostly
-right or wrong about a whole speech (its year), so resampling passages understates how much the
-score depends on which speeches are in the test set. This resamples seeds, then whole clusters
+"""PGR with a cluster bootstrap: an independent check of `w2s analyze`'s interval when test
+examples come in correlated groups. On sotu-party's speech split the 1000 test passages come from
+~100 speeches, and a model is mostly right or wrong about a whole speech (its year), so resampling
+passages understates how much the score depends on which speeches are in the test set. `analyze`
+now draws one set of test examples per resample for all seeds and, for sotu-party, whole
+speeches (its --cluster); before 2026-12-07 it drew passages inside each seed apart (reproduced
+here by --div 1 --per-seed), which was narrower than honest. This resamples seeds, then whole clusters
 (cluster = example id // DIV; sotu-party ids are speech * 10000 + passage), the same clusters for
 the weak model, the student and the ceiling, and reports the percentile interval of pooled PGR.
 When every seed was tested on the same clusters (one test set), a resample draws the clusters
 once and uses them for every seed drawn: the test set is one sample of speeches, not one per seed.
-With --div 1 --per-seed every example is its own cluster, drawn per seed: analyze's scheme.
+With --div 1 --per-seed every example is its own cluster, drawn per seed: analyze's old scheme.
 
 usage: cluster_bootstrap.py RUN_DIR TASK WEAK STRONG LOSS [--div 10000] [--resamples 2000] [--seed 0]
 reads RUN_DIR/TASK/seed-*/{gt-WEAK,gt-STRONG,w2s-WEAK-to-STRONG-LOSS}/predictions.h5"""
