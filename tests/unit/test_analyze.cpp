@@ -1,5 +1,8 @@
 // `w2s analyze` on constructed run trees with known answers: PGR and its CI, the undefined case,
-// id-set mismatches, supervisor choice, and — for a synthetic regression where the student is
+// id-set mismatches, supervisor choice, the interval's scheme (identical seeds on one test set
+// give the one-seed interval; sotu-party drawn by speech; undefined resamples counted in the
+// report and the table; separate test sets drawn per seed), the median over pairs, misfit
+// labelled theory or heuristic, and — for a synthetic regression where the student is
 // the least-squares projection of the weak predictions onto a linear class that contains the
 // truth — gain = misfit exactly (Charikar et al. 2024), as reported by the analysis itself.
 #include <gtest/gtest.h>
@@ -375,4 +378,22 @@ TEST(Analyze, MedianPgrOverPairsBesideThePooledRows) {
   EXPECT_LT(m["median_pgr"]["lo"].get<double>(), 0.5);
   EXPECT_GT(m["median_pgr"]["hi"].get<double>(), 0.5);
   EXPECT_NE(r.table.find("Median PGR over 3 pairs"), std::string::npos) << r.table;
+}
+
+TEST(Analyze, SeedsWithDifferentTestSetsAreDrawnWithinEachSeed) {
+  // Seed 1 was tested on other examples (other ids): there is no one test set to share, so each
+  // seed's examples are drawn apart, and the report says so.
+  test::TempDir dir;
+  const std::vector<int64_t> first_ids = sequential_ids(200);
+  std::vector<int64_t> other_ids(first_ids);
+  for (int64_t& id : other_ids) id += 5000;
+  identical_seeds(dir.path(), "task", first_ids, 1, random_right);
+  test::TempDir other;
+  identical_seeds(other.path(), "task", other_ids, 1, random_right);
+  std::filesystem::rename(layout::seed_dir(other.path(), "task", 0), layout::seed_dir(dir.path(), "task", 1));
+  AnalyzeResult r = analyze_experiment(options(dir.path(), 300, 0.95, 4));
+  const auto& x = row(r.report, "weak", "strong", "xent");
+  EXPECT_EQ(x["seeds"].size(), 2u);
+  EXPECT_NE(x["resampling"]["test_set"].get<std::string>().find("one per seed"), std::string::npos);
+  EXPECT_TRUE(x["pgr_ci"]["lo"].is_number());
 }

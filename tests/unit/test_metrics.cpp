@@ -1,7 +1,8 @@
 // Experiment metrics on constructed predictions with known answers, and the paired bootstrap:
 // degenerate cases where the interval must collapse to a point, an interval whose width must
-// agree with the delta-method standard error, coverage over repeated samples, determinism and
-// resampling over seeds.
+// agree with the delta-method standard error, coverage over repeated samples, determinism,
+// resampling over seeds crossed with one shared test set (identical seeds must not narrow the
+// interval), clusters drawn whole, and the median over pairs drawn jointly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
