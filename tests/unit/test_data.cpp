@@ -177,7 +177,8 @@ TEST(TokenDataset, RoundTripAndCompaction) {
   const std::string path = dir.file("ds.h5");
   auto rows = make_rows(40, 24, 3, /*soft=*/true);
   write_token_dataset(path, make_info(24, 3, true), rows);
-  EXPECT_FALSE(file_exists(path + ".tmp." + std::to_string(::getpid())));
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "temporary left: " << e.path();
 
   TokenDataset ds = TokenDataset::open(path);
   EXPECT_EQ(ds.size(), 40);
