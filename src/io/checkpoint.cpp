@@ -4,12 +4,41 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/sha256.h"
 #include "io/h5.h"
 
 namespace w2s {
 namespace {
 
 const char* kKind = "checkpoint";
+// Root attributes holding the content hashes (TensorDigest) of /params and of /optim.
+const char* kParamsSha = "params_sha256";
+const char* kOptimSha = "optim_sha256";
+
+// The content identity of a set of tensors, whatever order they are seen in (a sharded save and
+// a full load visit them differently): the sha256 of "<dataset name> <sha256 of its float32
+// values>" lines in name order. Each tensor is hashed while it is in memory anyway, once.
+class TensorDigest {
+ public:
+  void add(const std::string& name, const float* data, size_t n) { parts_[name] = sha256_hex(data, n * sizeof(float)); }
+  std::string hex() const {
+    std::string lines;
+    for (const auto& [name, sha] : parts_) lines += name + " " + sha + "\n";
+    return sha256_hex(lines);
+  }
+
+ private:
+  std::map<std::string, std::string> parts_;
+};
+
+// Refuses data whose digest differs from the one recorded at write time (none recorded: a
+// checkpoint from before hashes were written, accepted as it is).
+void require_digest(const std::string& path, const std::string& recorded, const TensorDigest& actual,
+                    const char* attr, const char* what) {
+  if (recorded.empty() || actual.hex() == recorded) return;
+  throw DataError(path, std::string(what) + " do not match the content hash recorded when the checkpoint was written (" +
+                            attr + "): changed or corrupted since");
+}
 
 h5::Shape stored_shape(const ParamSpec& s) {
   return s.is_1d ? h5::Shape{static_cast<hsize_t>(s.cols)}
@@ -34,12 +63,15 @@ std::vector<float> gather_full(const ParamSpec& spec, const float* local, Commun
 
 // Collective over the TP group; only the root (file != nullptr) writes.
 void write_tensors(h5::File* f, const std::string& group, Gpt2& model, const std::vector<float>& flat,
-                   const ProcessGrid& grid) {
+                   const ProcessGrid& grid, TensorDigest& digest) {
   const ParamTable& table = model.table();
   for (size_t i = 0; i < table.specs.size(); ++i) {
     const ParamSpec& spec = table.specs[i];
     std::vector<float> full = gather_full(spec, flat.data() + model.layout().offset[i], grid.tp());
-    if (f) f->write<float>(group + "/" + spec.name, stored_shape(spec), full.data());
+    if (!f) continue;
+    const std::string name = group + "/" + spec.name;
+    f->write<float>(name, stored_shape(spec), full.data());
+    digest.add(name, full.data(), full.size());
   }
 }
 
@@ -74,10 +106,11 @@ void save_checkpoint(const std::string& path, Gpt2& model, const AdamW* opt, boo
       out = std::make_unique<AtomicOutput>(path);
       f = std::make_unique<h5::File>(h5::File::create(out->temp_path()));
     }
-    write_tensors(f.get(), "/params", model, model.params(), grid);
+    TensorDigest params_digest, optim_digest;
+    write_tensors(f.get(), "/params", model, model.params(), grid, params_digest);
     if (opt) {
-      write_tensors(f.get(), "/optim/m", model, m_flat, grid);
-      write_tensors(f.get(), "/optim/v", model, v_flat, grid);
+      write_tensors(f.get(), "/optim/m", model, m_flat, grid, optim_digest);
+      write_tensors(f.get(), "/optim/v", model, v_flat, grid, optim_digest);
     }
     if (grid.is_root()) {
       f->stamp(kKind);
@@ -88,6 +121,8 @@ void save_checkpoint(const std::string& path, Gpt2& model, const AdamW* opt, boo
       f->set_attr("/state", "seed", state.seed);
       f->set_attr("/state", "skipped_steps", state.skipped_steps);
       for (const auto& [k, v] : attrs) f->set_attr("/", k, v);
+      f->set_attr("/", kParamsSha, params_digest.hex());
+      if (opt) f->set_attr("/", kOptimSha, optim_digest.hex());
       f->close();
       out->commit();
     }
@@ -102,12 +137,14 @@ void write_full_checkpoint(const std::string& path, const ModelConfig& config,
   AtomicOutput out(path);
   {
     h5::File f = h5::File::create(out.temp_path());
+    TensorDigest digest;
     for (const ParamSpec& spec : table.specs) {
       auto it = tensors.find(spec.name);
       if (it == tensors.end()) throw RuntimeError(path + ": tensor '" + spec.name + "' not provided");
       if (static_cast<int64_t>(it->second.size()) != spec.stored_rows * spec.cols)
         throw RuntimeError(path + ": tensor '" + spec.name + "' has the wrong number of values");
       f.write<float>("/params/" + spec.name, stored_shape(spec), it->second.data());
+      digest.add("/params/" + spec.name, it->second.data(), it->second.size());
     }
     f.stamp(kKind);
     write_config_attrs(f, config);
@@ -116,6 +153,7 @@ void write_full_checkpoint(const std::string& path, const ModelConfig& config,
     f.set_attr("/state", "total_steps", int64_t{0});
     f.set_attr("/state", "seed", int64_t{0});
     for (const auto& [k, v] : attrs) f.set_attr("/", k, v);
+    f.set_attr("/", kParamsSha, digest.hex());
     f.close();
   }
   out.commit();
@@ -125,11 +163,14 @@ std::map<std::string, std::vector<float>> read_full_params(const std::string& pa
   CheckpointInfo info = read_checkpoint_info(path);
   h5::File f = h5::File::open_read(path);
   std::map<std::string, std::vector<float>> out;
+  TensorDigest digest;
   for (const ParamSpec& spec : build_param_table(info.config, 1).specs) {
     std::string name = "/params/" + spec.name;
     if (f.shape(name) != stored_shape(spec)) throw DataError(path, "tensor '" + name + "' has an unexpected shape");
     out[spec.name] = f.read<float>(name);
+    digest.add(name, out[spec.name].data(), out[spec.name].size());
   }
+  require_digest(path, info.params_sha256, digest, kParamsSha, "parameters");
   return out;
 }
 
@@ -160,13 +201,37 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   for (const char* key : {"task", "loss", "run_kind", "tokenizer_sha256", "train_data", "labels", "init", "train_settings"}) {
     if (f.has_attr("/", key)) info.attrs[key] = f.attr_string("/", key);
   }
+  if (f.has_attr("/", kParamsSha)) info.params_sha256 = f.attr_string("/", kParamsSha);
+  if (f.has_attr("/", kOptimSha)) info.optim_sha256 = f.attr_string("/", kOptimSha);
   return info;
+}
+
+void verify_checkpoint_content(const std::string& path) {
+  CheckpointInfo info = read_checkpoint_info(path);
+  h5::File f = h5::File::open_read(path);
+  // The tensors a checkpoint of this config holds; a pretrained LM's table has no score head.
+  const ParamTable table = build_param_table(info.config, 1);
+  auto digest_of = [&](const std::vector<std::string>& groups) {
+    TensorDigest d;
+    for (const std::string& group : groups)
+      for (const ParamSpec& spec : table.specs) {
+        const std::string name = group + "/" + spec.name;
+        if (!f.exists(name)) continue;  // a missing tensor changes the digest
+        std::vector<float> values = f.read<float>(name);
+        d.add(name, values.data(), values.size());
+      }
+    return d;
+  };
+  require_digest(path, info.params_sha256, digest_of({"/params"}), kParamsSha, "parameters");
+  if (info.has_optimizer) require_digest(path, info.optim_sha256, digest_of({"/optim/m", "/optim/v"}), kOptimSha,
+                   "optimizer moments");
 }
 
 namespace {
 
 // Reads one full tensor and scatters this rank's shard into dst. Returns false if absent.
-bool load_tensor(const h5::File& f, const std::string& name, const ParamSpec& spec, int tp, int tp_rank, float* dst) {
+bool load_tensor(const h5::File& f, const std::string& name, const ParamSpec& spec, int tp, int tp_rank, float* dst,
+                 TensorDigest& digest) {
   if (!f.exists(name)) return false;
   h5::Shape expected = stored_shape(spec);
   h5::Shape actual = f.shape(name);
@@ -179,6 +244,7 @@ bool load_tensor(const h5::File& f, const std::string& name, const ParamSpec& sp
     throw DataError(f.path(), "tensor '" + name + "' has shape " + str(actual) + ", the model expects " + str(expected));
   }
   std::vector<float> full = f.read<float>(name);
+  digest.add(name, full.data(), full.size());
   for (float x : full)
     if (!std::isfinite(x)) throw DataError(f.path(), "tensor '" + name + "' holds non-finite values");
   full.resize(static_cast<size_t>(spec.numel()), 0.0f);  // vocabulary padding rows are zero
@@ -204,22 +270,26 @@ CheckpointInfo load_checkpoint(const std::string& path, Gpt2& model, AdamW* opt,
   h5::File f = h5::File::open_read(path);
   const ParamTable& table = model.table();
   const int tp = model.tp_size(), rank = model.tp_rank();
+  TensorDigest params_digest;
   for (size_t i = 0; i < table.specs.size(); ++i) {
     const ParamSpec& spec = table.specs[i];
-    bool found = load_tensor(f, "/params/" + spec.name, spec, tp, rank, model.param(static_cast<int>(i)));
+    bool found = load_tensor(f, "/params/" + spec.name, spec, tp, rank, model.param(static_cast<int>(i)), params_digest);
     bool is_new_head = static_cast<int>(i) == table.score && cc.num_classes == 0;
     if (!found && !is_new_head) throw DataError(path, "tensor '/params/" + spec.name + "' missing");
   }
+  require_digest(path, info.params_sha256, params_digest, kParamsSha, "parameters");
   if (options.load_optimizer && opt) {
     if (!info.has_optimizer) throw DataError(path, "has no optimizer state to resume from");
     std::vector<float> m_flat(static_cast<size_t>(model.layout().total), 0.0f), v_flat = m_flat;
+    TensorDigest optim_digest;
     for (size_t i = 0; i < table.specs.size(); ++i) {
       const ParamSpec& spec = table.specs[i];
       int64_t off = model.layout().offset[i];
-      if (!load_tensor(f, "/optim/m/" + spec.name, spec, tp, rank, m_flat.data() + off) ||
-          !load_tensor(f, "/optim/v/" + spec.name, spec, tp, rank, v_flat.data() + off))
+      if (!load_tensor(f, "/optim/m/" + spec.name, spec, tp, rank, m_flat.data() + off, optim_digest) ||
+          !load_tensor(f, "/optim/v/" + spec.name, spec, tp, rank, v_flat.data() + off, optim_digest))
         throw DataError(path, "optimizer state for '" + spec.name + "' missing");
     }
+    require_digest(path, info.optim_sha256, optim_digest, kOptimSha, "optimizer moments");
     opt->import_moments(m_flat, v_flat);
   }
   (void)zero1;

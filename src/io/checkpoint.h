@@ -3,6 +3,12 @@
 // Saving gathers shards from TP (and ZeRO-1 slices from DP) onto world
 // rank 0, which alone writes, atomically. Loading reads the full tensors on every rank and
 // keeps the local shard, so any DP×TP shape loads any checkpoint.
+// Content identity: root attributes params_sha256 (of /params) and optim_sha256 (of /optim, when
+// written) are computed from the tensors as they are written: the sha256 of "<dataset name>
+// <sha256 of its float32 values>" lines in name order. Every load recomputes the digest of what
+// it reads and refuses data that no longer match it (DataError naming the file), so weights
+// changed after the checkpoint was written never reach a model. A checkpoint without the
+// attributes (written before they existed) loads unchecked.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -27,6 +33,7 @@ struct CheckpointInfo {
   TrainState state;
   bool has_optimizer = false;
   std::map<std::string, std::string> attrs;  // free-form string attributes (task, loss, ...)
+  std::string params_sha256, optim_sha256;   // content hashes; empty when not recorded
 };
 
 // Collective over the whole grid. opt may be null (no optimizer state written).
@@ -44,6 +51,10 @@ std::map<std::string, std::vector<float>> read_full_params(const std::string& pa
 
 // Reads config, state and attributes (no tensors). DataError naming the file if invalid.
 CheckpointInfo read_checkpoint_info(const std::string& path);
+
+// Reads every tensor and checks the content hashes recorded at write time: DataError naming the
+// file when the parameters (or optimizer moments) changed since. Costs one read of the file.
+void verify_checkpoint_content(const std::string& path);
 
 struct LoadOptions {
   bool load_optimizer = false;  // restore AdamW moments (resume)
