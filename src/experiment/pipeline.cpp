@@ -38,13 +38,34 @@ int world_rank() {
   return r;
 }
 
+// What a stage's existing output is worth. Ok: complete and made from the stage's actual inputs.
+// Absent: missing or unfinished (the stage runs, a training resumes). Stale: present but made
+// from other inputs (another supervisor's labels, predictions of another model or test set) or
+// changed since it was written (a checkpoint whose weights no longer match their hash): `remove`
+// is deleted and the stage runs afresh, since the pipeline owns these outputs and knows how to
+// remake them.
+struct Verdict {
+  enum Kind { Ok, Absent, Stale } kind;
+  std::string why;     // Stale: one line naming the files
+  std::string remove;  // Stale: the output to delete before the stage reruns
+  Verdict(bool ok) : kind(ok ? Ok : Absent) {}  // NOLINT(google-explicit-constructor): present or not
+  static Verdict stale(std::string why, std::string remove) {
+    Verdict v(false);
+    v.kind = Stale;
+    v.why = std::move(why);
+    v.remove = std::move(remove);
+    return v;
+  }
+  bool ok() const { return kind == Ok; }
+};
+
 // One stage: a w2s subcommand, the folder it owns, and how to tell its output is complete.
 struct Stage {
   std::string title;
   std::vector<std::string> command;  // subcommand first
   std::string out_dir;               // holds the stage stamp
   bool root_only = false;            // data preparation runs on rank 0 alone
-  std::function<bool()> verified;    // true when the outputs exist and open cleanly
+  std::function<Verdict()> verified; // Ok when the outputs exist, open cleanly and match the inputs
 };
 
 // Options whose value is an input file (or folder) whose content the stage depends on.
@@ -78,6 +99,58 @@ bool done_training(const std::string& run_dir) {
   } catch (const Error&) {
     return false;
   }
+}
+
+// sha256 of a file, "" when it cannot be read (a provenance check then fails).
+std::string file_sha256(const std::string& path) {
+  try {
+    return file_exists(path) ? sha256_file(path) : "";
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+// A training run's output: the checkpoint finished its steps, and its weights still match the
+// content hash written with them (else the run folder is stale and trains afresh).
+Verdict training_verdict(const std::string& run_dir) {
+  const std::string ckpt = layout::checkpoint(run_dir);
+  if (!file_exists(ckpt)) return false;
+  try {
+    verify_checkpoint_content(ckpt);
+  } catch (const Error& e) {
+    return Verdict::stale(e.what(), run_dir);
+  }
+  return done_training(run_dir);
+}
+
+// predictions.h5 at `out` must have been made by `model` on `data`: a file copied from another
+// run, or left from an older checkpoint or test set, is stale.
+Verdict predictions_verdict(const std::string& out, const std::string& model, const std::string& data) {
+  PredictionFile p;
+  try {
+    p = read_predictions(out);
+  } catch (const Error&) {
+    return false;
+  }
+  if (p.model_sha256 != file_sha256(model))
+    return Verdict::stale(out + ": not made by " + model + " (model_sha256 differs)", out);
+  if (p.dataset_sha256 != file_sha256(data))
+    return Verdict::stale(out + ": not made on " + data + " (dataset_sha256 differs)", out);
+  return true;
+}
+
+// A label set in `dir` must have been written by the supervisor `model` over `data`.
+Verdict label_set_verdict(const std::string& dir, const std::string& model, const std::string& data) {
+  try {
+    LabelSet set = LabelSet::open(dir);
+    if (set.supervisor_sha256() != file_sha256(model))
+      return Verdict::stale(dir + ": labels not written by " + model + " (supervisor_sha256 differs)", dir);
+    if (set.dataset_sha256() != file_sha256(data))
+      return Verdict::stale(dir + ": labels not computed over " + data + " (dataset_sha256 differs)", dir);
+  } catch (const Error&) {
+    return false;
+  }
+  return true;
 }
 
 template <class Fn>
@@ -212,27 +285,28 @@ std::vector<std::string> Pipeline::finetune_args(const std::string& size, int se
 
 void Pipeline::add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd) {
   cmd.push_back("--resume");  // an interrupted run continues from its checkpoint
-  stages_.push_back({title, cmd, run_dir, false, [run_dir] { return done_training(run_dir); }});
+  stages_.push_back({title, cmd, run_dir, false, [run_dir] { return training_verdict(run_dir); }});
 }
 
 void Pipeline::add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5) {
   std::string out = layout::predictions(run_dir);
+  std::string model = layout::checkpoint(run_dir);
   stages_.push_back({title,
-                     {"eval", "--model", layout::checkpoint(run_dir), "--data", test_h5, "--out", out, "--tp",
-                      std::to_string(cfg_.tp)},
+                     {"eval", "--model", model, "--data", test_h5, "--out", out, "--tp", std::to_string(cfg_.tp)},
                      run_dir + "/eval",
                      false,
-                     [out] { return opens([&] { read_predictions(out); }); }});
+                     [out, model, test_h5] { return predictions_verdict(out, model, test_h5); }});
 }
 
 void Pipeline::add_label(const std::string& title, const std::string& model_run, const std::string& data,
                          const std::string& out_dir) {
+  std::string model = layout::checkpoint(model_run);
   stages_.push_back({title,
-                     {"label", "--model", layout::checkpoint(model_run), "--data", data, "--out-dir", out_dir, "--batch",
+                     {"label", "--model", model, "--data", data, "--out-dir", out_dir, "--batch",
                       std::to_string(cfg_.label_batch), "--tp", std::to_string(cfg_.tp)},
                      out_dir,
                      false,
-                     [out_dir] { return opens([&] { LabelSet::open(out_dir); }); }});
+                     [out_dir, model, data] { return label_set_verdict(out_dir, model, data); }});
 }
 
 void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
@@ -316,12 +390,12 @@ void Pipeline::plan_chain(const TaskSpec& task, int seed, const std::string& los
     last_run = run;
   }
   std::string out = layout::predictions(dir);
+  std::string model = layout::checkpoint(last_run), test_h5 = split + "/test.h5";
   stages_.push_back({"eval bootstrap chain (" + loss + "), " + tag,
-                     {"eval", "--model", layout::checkpoint(last_run), "--data", split + "/test.h5", "--out", out,
-                      "--tp", std::to_string(cfg_.tp)},
+                     {"eval", "--model", model, "--data", test_h5, "--out", out, "--tp", std::to_string(cfg_.tp)},
                      dir + "/eval",
                      false,
-                     [out] { return opens([&] { read_predictions(out); }); }});
+                     [out, model, test_h5] { return predictions_verdict(out, model, test_h5); }});
 }
 
 void Pipeline::plan() {
@@ -344,8 +418,13 @@ void Pipeline::execute(const Stage& s, size_t index) {
   std::string stamp = stamp_of(s);
   if (world_rank() == 0) {
     bool same = file_exists(stamp_path(s)) && read_text_file(stamp_path(s)) == stamp;
-    if (same && s.verified()) {
+    Verdict output = s.verified();
+    if (same && output.ok()) {
       decision = 1;
+    } else if (output.kind == Verdict::Stale) {
+      log_info("  " + output.why + ": redoing " + s.title);
+      fs::remove_all(output.remove);
+      fs::remove_all(s.out_dir);
     } else if (file_exists(stamp_path(s)) && !same) {
       log_info("  settings or inputs changed since the last run: redoing " + s.out_dir);
       fs::remove_all(s.out_dir);
@@ -369,7 +448,10 @@ void Pipeline::execute(const Stage& s, size_t index) {
   if (rc != 0) throw RuntimeError(strfmt("pipeline stage '%s' exited with %d", s.title.c_str(), rc));
   MPI_Barrier(MPI_COMM_WORLD);
   if (world_rank() == 0) {
-    if (!s.verified()) throw RuntimeError("pipeline stage '" + s.title + "' finished but its output does not verify");
+    Verdict output = s.verified();
+    if (!output.ok())
+      throw RuntimeError("pipeline stage '" + s.title + "' finished but its output does not verify" +
+                         (output.why.empty() ? "" : ": " + output.why));
     make_dirs(s.out_dir);
     write_text_atomic(stamp_path(s), stamp);
   }
