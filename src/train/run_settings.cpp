@@ -42,7 +42,6 @@ RunSettings result_settings(const TrainConfig& c) {
   s["freeze-backbone"] = c.freeze_backbone ? "true" : "false";
   s["select-confident"] = number_text(c.select_confident);
   s["batch-size"] = std::to_string(c.batch_size);
-  s["micro-batch"] = std::to_string(c.micro_batch);
   s["steps"] = std::to_string(c.steps);
   s["epochs"] = number_text(c.epochs);
   s["seq-len"] = std::to_string(c.seq_len);

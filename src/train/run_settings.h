@@ -4,13 +4,15 @@
 //
 // Recorded (by command-line name): the objective, --data, --labels and --init (inputs by their
 // absolute path), the loss and its parameters, --kd-temperature, --freeze-backbone,
-// --select-confident, --batch-size, --micro-batch, --steps, --epochs, --seq-len, the learning
-// rate and schedule, the optimizer and its hyperparameters, --grad-clip, --seed and --device
-// (cuda computes in bf16).
+// --select-confident, --batch-size, --steps, --epochs, --seq-len, the learning rate and
+// schedule, the optimizer and its hyperparameters, --grad-clip, --seed and --device (cuda
+// computes in bf16).
 // Free to change on resume, because they do not change the trained weights: --run-dir, --log-every,
-// --save-every, --stop-after, --max-bad-steps, --no-save-optimizer, the debug options, and the
-// process layout (--tp, --zero1, the number of ranks): a checkpoint loads into any DP x TP shape
-// and the arithmetic is the same up to the order of floating-point sums.
+// --save-every, --stop-after, --max-bad-steps, --no-save-optimizer, the debug options, and how
+// the work is laid out (--tp, --zero1, the number of ranks, --micro-batch, OMP_NUM_THREADS): a
+// checkpoint loads into any DP x TP shape, micro-steps accumulate the same batch (auxconf takes
+// its threshold over the whole batch), and the arithmetic is the same up to the order of
+// floating-point sums.
 #pragma once
 #include <map>
 #include <string>

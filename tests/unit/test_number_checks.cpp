@@ -82,6 +82,7 @@ TEST(ResumeSettings, DifferencesNameEveryKeyWithBothValues) {
   b.log_every = 1;       // bookkeeping: may differ
   b.stop_after = 3;
   b.tp = 2;              // layout: may differ
+  b.micro_batch = 4;
   const auto diffs = settings_differences(parse_settings_text(settings_text(result_settings(a))), result_settings(b));
   ASSERT_EQ(diffs.size(), 2u);
   EXPECT_EQ(diffs[0], "--lr: 0.001 in the checkpoint, now 0.003");
