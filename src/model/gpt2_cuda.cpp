@@ -6,9 +6,10 @@
 #include <string>
 #include <type_traits>
 
-#include "core/error.h"
-#include "core/strings.h"
 #include "core/cuda_check.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/strings.h"
 
 namespace w2s::cuda {
 
@@ -29,7 +30,12 @@ template <class U>
 void DeviceArray<U>::resize(size_t n) {
   if (n == n_) return;
   release();  // free first: the old and the new buffer never coexist
-  if (n > 0) W2S_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(U)));
+  if (n == 0) return;
+  // Into a local first: after a failed cudaMalloc the array stays empty (nullptr, size 0), never
+  // a size without its memory.
+  void* p = nullptr;
+  W2S_CUDA_CHECK(cudaMalloc(&p, n * sizeof(U)));
+  p_ = static_cast<U*>(p);
   n_ = n;
 }
 
@@ -190,10 +196,13 @@ void Gpt2Cuda<T>::ensure_acts(int B, int Tn) {
   if (Tn > cfg_.n_ctx)
     throw UsageError(strfmt("a sequence of %d tokens exceeds the model context of %d (n_ctx)", Tn, cfg_.n_ctx));
   if (B == B_ && Tn == T_) return;
-  B_ = B;
-  T_ = Tn;
-  cudnn_shape_ = cudnn_ && cudnn_->supports(AttentionPass::Training, B, Tn, cfg_.n_head, cfg_.head_dim()) &&
-                 cudnn_->supports(AttentionPass::Backward, B, Tn, cfg_.n_head, cfg_.head_dim());
+  // The recorded shape (B_, T_, cudnn_shape_) always describes buffers that exist: it is
+  // invalidated before anything is reallocated and recorded only after every allocation
+  // succeeded, so an exception here (out of memory, a fatal cuDNN error) leaves a model whose
+  // next call re-plans and re-allocates instead of using half-resized buffers.
+  B_ = T_ = 0;
+  cudnn_shape_ = false;
+  const bool cudnn_shape = cudnn_attention_serves(B, Tn);
   const size_t rows = static_cast<size_t>(B) * Tn, C = static_cast<size_t>(cfg_.d_model), F = 4 * C;
   acts_.resize(static_cast<size_t>(cfg_.n_layer));
   for (auto& a : acts_) {
@@ -224,6 +233,27 @@ void Gpt2Cuda<T>::ensure_acts(int B, int Tn) {
   lengths_.resize(static_cast<size_t>(B));
   cls_dlogits_.resize(static_cast<size_t>(B) * std::max(cfg_.num_classes, 1));
   cls_logits_.resize(cls_dlogits_.size());
+  B_ = B;
+  T_ = Tn;
+  cudnn_shape_ = cudnn_shape;
+}
+
+// Whether cuDNN serves attention at this activation shape (training and backward graphs both
+// planned). Every non-fatal cuDNN failure while planning is already a `false` from supports()
+// (logged once there); a shape cuDNN's preconditions refuse (a usage error, e.g. a head size that
+// is not a multiple of 8) is a `false` too, logged once per model. Fatal errors propagate.
+template <class T>
+bool Gpt2Cuda<T>::cudnn_attention_serves(int B, int Tn) {
+  if (!cudnn_) return false;
+  try {
+    return cudnn_->supports(AttentionPass::Training, B, Tn, cfg_.n_head, cfg_.head_dim()) &&
+           cudnn_->supports(AttentionPass::Backward, B, Tn, cfg_.n_head, cfg_.head_dim());
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::Usage) throw;
+    if (!cudnn_refusal_logged_) log_warn(std::string("Gpt2Cuda: plain attention kernels instead of cuDNN: ") + e.what());
+    cudnn_refusal_logged_ = true;
+    return false;
+  }
 }
 
 template <class T>
@@ -286,6 +316,9 @@ void Gpt2Cuda<T>::block_forward(int l, const T* x_in, T* x_out) {
 
 template <class T>
 void Gpt2Cuda<T>::forward_backbone(const int32_t* tokens, int B, int Tn) {
+  // Cleared first: a forward that throws half-way must not leave a classifier_backward possible
+  // on the activations of an earlier forward mixed with this one's.
+  have_classifier_forward_ = false;
   ensure_acts(B, Tn);
   upload_tokens(tokens, B, Tn);
   const int rows = B * Tn, C = cfg_.d_model, L = cfg_.n_layer;
@@ -475,6 +508,7 @@ bool Gpt2Cuda<T>::use_cudnn_attention() {
   } else {
     if (!cudnn_) cudnn_ = std::make_unique<CudnnAttention>();
     B_ = T_ = 0;  // the next forward re-plans its shape and re-sizes probs for the stats
+    cudnn_shape_ = false;
     return true;
   }
 }

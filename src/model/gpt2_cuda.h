@@ -117,8 +117,9 @@ class Gpt2Cuda {
   void synchronize() const;
 
   // Attention through cuDNN from the next forward on (bf16 storage only: returns false and
-  // changes nothing for T = float). A shape cuDNN has no plan for falls back to the plain
-  // kernels; attention_backend() says which one the last forward used.
+  // changes nothing for T = float). A shape cuDNN has no plan for, or whose planning fails with
+  // any non-fatal cuDNN error (ops/cuda/cudnn_status.h), falls back to the plain kernels with the
+  // reason logged once; attention_backend() says which one the last forward used.
   bool use_cudnn_attention();
   const char* attention_backend() const { return cudnn_shape_ ? "cudnn" : "plain"; }
 
@@ -137,6 +138,7 @@ class Gpt2Cuda {
   void refresh_compute_copy();
 
   void ensure_acts(int B, int Tn);
+  bool cudnn_attention_serves(int B, int Tn);
   void upload_tokens(const int32_t* tokens, int B, int Tn);
   void forward_backbone(const int32_t* tokens, int B, int Tn);  // fills acts_ and lnf_
   void block_forward(int l, const T* x_in, T* x_out);
@@ -170,6 +172,7 @@ class Gpt2Cuda {
   DeviceArray<double> sum_;
   std::unique_ptr<CudnnAttention> cudnn_;  // set by use_cudnn_attention()
   bool cudnn_shape_ = false;                // cuDNN serves the current activation shape
+  bool cudnn_refusal_logged_ = false;       // a shape precondition refusal was logged
   bool have_classifier_forward_ = false;
   size_t peak_device_bytes_ = 0;
 };

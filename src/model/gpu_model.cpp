@@ -1,5 +1,8 @@
 #include "model/gpu_model.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -14,9 +17,10 @@ namespace w2s {
 #ifdef W2S_HAVE_CUDA
 namespace {
 
-class Bf16GpuModel final : public GpuModel {
+template <class Storage>
+class CudaGpuModel final : public GpuModel {
  public:
-  Bf16GpuModel(Gpt2& host, int device) : device_(device), model_(host.config(), host.layout(), host.params()) {}
+  CudaGpuModel(Gpt2& host, int device) : device_(device), model_(host.config(), host.layout(), host.params()) {}
   int device() const override { return device_; }
   void upload_params(const std::vector<float>& p) override { model_.set_params(p); }
   void download_grads(std::vector<float>& g) override { model_.grads_to_host(g); }
@@ -31,8 +35,19 @@ class Bf16GpuModel final : public GpuModel {
 
  private:
   int device_;
-  cuda::Gpt2Cuda<cuda::bf16> model_;
+  cuda::Gpt2Cuda<Storage> model_;
 };
+
+// W2S_CUDA_PRECISION: bf16 (default: bf16 activations and compute copy, the training
+// precision) or fp32 (fp32 storage throughout: what the exactness bars of
+// tools/device_check.sh compare against the CPU; docs/cuda.md).
+bool fp32_storage() {
+  const char* env = std::getenv("W2S_CUDA_PRECISION");
+  const std::string v = env ? env : "";
+  if (v.empty() || v == "bf16") return false;
+  if (v == "fp32") return true;
+  throw UsageError("W2S_CUDA_PRECISION must be bf16 or fp32 (got '" + v + "')");
+}
 
 }  // namespace
 
@@ -44,8 +59,10 @@ std::unique_ptr<GpuModel> GpuModel::create(Gpt2& host) {
   if (host.tp_size() != 1)
     throw UsageError(strfmt("--device cuda runs tp = 1 only (got --tp %d; TP on the GPU is not done)", host.tp_size()));
   require_available();
+  const bool fp32 = fp32_storage();
   const int device = cuda::select_device_by_local_rank();
-  return std::make_unique<Bf16GpuModel>(host, device);
+  if (fp32) return std::make_unique<CudaGpuModel<float>>(host, device);
+  return std::make_unique<CudaGpuModel<cuda::bf16>>(host, device);
 }
 #else
 void GpuModel::require_available() {

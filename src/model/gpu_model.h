@@ -1,4 +1,5 @@
-// A CPU model's weights on the GPU (Gpt2Cuda<bf16>, tp = 1), behind an interface that needs no
+// A CPU model's weights on the GPU (Gpt2Cuda<bf16>, or Gpt2Cuda<float> with
+// W2S_CUDA_PRECISION=fp32 in the environment; tp = 1), behind an interface that needs no
 // CUDA headers, so the trainer and the inference code can use it in every build. The CPU Gpt2
 // stays the master copy: checkpoints, the optimizer and DP gradient sync keep working on host
 // buffers; this computes forward and backward on the device. In a build without the CUDA

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "core/cuda_check.h"
 #include "core/error.h"
@@ -18,11 +19,16 @@ namespace w2s::cuda {
 template <class T>
 void Gpt2Cuda<T>::adamw_step(const AdamConfig& cfg, double lr, int64_t t) {
   if (cfg.kind != "adamw" && cfg.kind != "adam") throw UsageError("unknown optimizer '" + cfg.kind + "' (adamw, adam)");
-  if (adam_m_.size() == 0) {
-    adam_m_.resize(static_cast<size_t>(total_));
-    adam_v_.resize(static_cast<size_t>(total_));
-    W2S_CUDA_CHECK(cudaMemsetAsync(adam_m_.get(), 0, adam_m_.bytes(), stream_));
-    W2S_CUDA_CHECK(cudaMemsetAsync(adam_v_.get(), 0, adam_v_.bytes(), stream_));
+  if (adam_m_.size() == 0 || adam_v_.size() == 0) {
+    // Both moments are allocated and zeroed before either is kept: if the second allocation
+    // fails, the model holds neither, and the next step tries again from scratch.
+    DeviceArray<float> m, v;
+    m.resize(static_cast<size_t>(total_));
+    v.resize(static_cast<size_t>(total_));
+    W2S_CUDA_CHECK(cudaMemsetAsync(m.get(), 0, m.bytes(), stream_));
+    W2S_CUDA_CHECK(cudaMemsetAsync(v.get(), 0, v.bytes(), stream_));
+    adam_m_ = std::move(m);
+    adam_v_ = std::move(v);
   }
   // The CPU's scalars, rounded to float the same way (AdamW::step).
   AdamStep s{static_cast<float>(lr),

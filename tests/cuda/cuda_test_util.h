@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -18,6 +19,15 @@
 #include "kernels/cuda_kernels.h"
 
 namespace w2s::cuda::test {
+
+// Names typed test suites by storage type ("KernelTest/float", "KernelTest/bf16" instead of /0
+// and /1), so a ctest test or a device-check step can select one precision by suite name.
+struct StorageTypeNames {
+  template <class T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, float> ? "float" : "bf16";
+  }
+};
 
 // Round to nearest even, as __float2bfloat16_rn does.
 inline uint16_t bf16_bits(float f) {

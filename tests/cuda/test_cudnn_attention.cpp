@@ -88,9 +88,13 @@ TEST(CudnnAttention, MatchesPlainKernels) {
   for (const Shape& s : kShapes) {
     SCOPED_TRACE(s.text());
     std::printf("[shape] cuDNN SDPA %s\n", s.text().c_str());
-    ASSERT_TRUE(att.supports(AttentionPass::Training, s.B, s.T, s.H, s.hd)) << "no cuDNN forward plan";
-    ASSERT_TRUE(att.supports(AttentionPass::Inference, s.B, s.T, s.H, s.hd)) << "no cuDNN inference plan";
-    ASSERT_TRUE(att.supports(AttentionPass::Backward, s.B, s.T, s.H, s.hd)) << "no cuDNN backward plan";
+    // The reason is cuDNN's own (the failing call and status), as logged by the fallback.
+    ASSERT_TRUE(att.supports(AttentionPass::Training, s.B, s.T, s.H, s.hd))
+        << "no cuDNN forward plan: " << att.unsupported_reason(AttentionPass::Training, s.B, s.T, s.H, s.hd);
+    ASSERT_TRUE(att.supports(AttentionPass::Inference, s.B, s.T, s.H, s.hd))
+        << "no cuDNN inference plan: " << att.unsupported_reason(AttentionPass::Inference, s.B, s.T, s.H, s.hd);
+    ASSERT_TRUE(att.supports(AttentionPass::Backward, s.B, s.T, s.H, s.hd))
+        << "no cuDNN backward plan: " << att.unsupported_reason(AttentionPass::Backward, s.B, s.T, s.H, s.hd);
     const size_t rows = static_cast<size_t>(s.B) * s.T, D = static_cast<size_t>(s.H) * s.hd;
     // [-2, 2] makes the scaled scores spread (std ≈ 1.3) so the softmax is far from uniform.
     const auto qkv = representable<bf16>(uniform(rows * 3 * D, -2.0f, 2.0f));

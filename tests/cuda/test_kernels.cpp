@@ -36,7 +36,7 @@ struct Tol<bf16> {
 template <class T>
 class KernelTest : public ::testing::Test {};
 using Types = ::testing::Types<float, bf16>;
-TYPED_TEST_SUITE(KernelTest, Types);
+TYPED_TEST_SUITE(KernelTest, Types, StorageTypeNames);
 
 // The CPU result stored in T (what a perfect bf16 kernel would return).
 template <class T>

@@ -4,20 +4,30 @@
 // 50-step AdamW run whose loss must stay within 1% of the CPU run's at every step.
 //
 // Tolerances (every check prints its measured error: the log of a GPU run is the record):
-// - fp32 storage: the two models differ only in summation order and FMA contraction (cuBLASLt
-//   with CUBLAS_COMPUTE_32F, never TF32). Logits and gradients rtol 1e-4 with atol 2e-5 of the
-//   tensor's max|ref| (the single-kernel tests pass at 1e-4 / 1e-5; two layers compound a few
-//   roundings), Σ loss 1e-5 relative.
-// - bf16 storage: the CPU starts from the same bf16-rounded weights, so what differs is the
-//   rounding of every stored activation and activation gradient to bf16 (half-ulp 2⁻⁹ ≈ 2e-3
-//   relative, ~10–20 roundings on a path through two blocks, random-walk ≈ 1e-2). Logits rtol
-//   and atol 2e-2 of the scale; Σ loss 5e-3 relative (a loss averages its per-token errors).
-//   Gradients are compared per tensor by relative L2 error ‖g − g_ref‖ / ‖g_ref‖ ≤ 5e-2, not
-//   element by element: an element of a weight gradient is a sum over rows that can cancel to
-//   far below its terms, and its bf16 error is relative to the terms, not to the sum; the
-//   normwise error is what the optimizer sees. A wrong index or a missing term gives O(1).
-// These bf16 bounds are predictions from that budget, not yet measured on a GPU: the first GPU
-// run records the measured values (docs/cuda.md) and the bounds are to be revisited then.
+// - fp32 storage (Gpt2Cuda<float>) carries the exactness bars: the two models differ only in
+//   summation order and FMA contraction (cuBLASLt with CUBLAS_COMPUTE_32F, never TF32). Logits
+//   and gradients rtol 1e-4 with atol 2e-5 of the tensor's max|ref| (the single-kernel tests pass
+//   at 1e-4 / 1e-5; two layers compound a few roundings), Σ loss 1e-5 relative, and the 50-step
+//   AdamW loss curve within 1% of the CPU's at every step.
+// - bf16 storage: bars derived from bf16 rounding. bf16 keeps 8 significant bits (7 stored), so
+//   one rounding to nearest errs by at most 2⁻⁸ relative and by about 2⁻⁹ ≈ 2e-3 in rms; the CPU
+//   starts from the same bf16-rounded weights, so what differs is the rounding of every stored
+//   activation. A logit of this 2-block model is downstream of n = 10·2 + 2 = 22 such roundings
+//   (per block: ln1, qkv, att, attention projection, residual, ln2, fc, GELU, MLP projection,
+//   residual; then the embedding sum and the final LayerNorm). Independent roundings add as a
+//   random walk, √n·2⁻⁹ ≈ 9e-3; the bar is three times that, 3·√22·2⁻⁹ ≈ 2.75e-2,
+//   relative to the tensor's scale (logits rtol and atol of max|ref|) and for the 50-step loss
+//   curve (each step's loss is a mean of per-token losses computed from such logits; the
+//   trajectories start from the same weights and the optimizer sees gradients that differ by the
+//   backward bar below). Σ loss of one forward 5e-3 relative (a sum of many per-token errors of
+//   both signs). Gradients pass through about twice as many roundings (forward, then backward):
+//   3·√44·2⁻⁹ ≈ 3.9e-2, so 5e-2, compared per tensor by relative L2 error
+//   ‖g − g_ref‖ / ‖g_ref‖, not element by element: an element of a weight gradient is a sum over
+//   rows that can cancel to far below its terms, and its bf16 error is relative to the terms, not
+//   to the sum; the normwise error is what the optimizer sees. A wrong index or a missing term
+//   gives O(1).
+// The bf16 bars are predictions from that budget, not yet measured on a GPU: the first GPU run
+// records the measured values (docs/cuda.md) and the bars are to be revisited then.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,17 +49,23 @@ namespace w2s::cuda::test {
 namespace {
 
 
+// bf16_bound(22) = 3·√22·2⁻⁹ ≈ 2.75e-2: three standard deviations of the relative error after
+// the 22 independent bf16 roundings of rms 2⁻⁹ on a logit's path (the derivation above).
+constexpr double kBf16Logits = 3.0 * 4.69041575982343 / 512.0;
+
 template <class T>
 struct ModelTol;
 template <>
 struct ModelTol<float> {
   static constexpr double logits_rtol = 1e-4, logits_atol = 2e-5, loss_rel = 1e-5;
   static constexpr double grad_rtol = 1e-4, grad_atol = 2e-5;
+  static constexpr double curve_rel = 1e-2;  // the exactness bar: 1% at every step
 };
 template <>
 struct ModelTol<bf16> {
-  static constexpr double logits_rtol = 2e-2, logits_atol = 2e-2, loss_rel = 5e-3;
+  static constexpr double logits_rtol = kBf16Logits, logits_atol = kBf16Logits, loss_rel = 5e-3;
   static constexpr double grad_rel_l2 = 5e-2;
+  static constexpr double curve_rel = kBf16Logits;
 };
 
 // 2 blocks, 4 heads of 16, vocabulary 258 padded to 384: small enough for the CPU, and every
@@ -157,7 +173,7 @@ void expect_lm_grads_close(Gpt2& cpu, Gpt2Cuda<T>& gpu, std::initializer_list<co
 template <class T>
 class ModelParity : public ::testing::Test {};
 using Types = ::testing::Types<float, bf16>;
-TYPED_TEST_SUITE(ModelParity, Types);
+TYPED_TEST_SUITE(ModelParity, Types, StorageTypeNames);
 
 TYPED_TEST(ModelParity, LmLogitsLossAndGradients) {
   using T = TypeParam;
@@ -318,7 +334,8 @@ std::pair<double, double> train_step(Gpt2& cpu, AdamW& opt, Gpt2Cuda<T>& gpu, co
   return {lc, lg};
 }
 
-TYPED_TEST(ModelParity, AdamWLossCurveWithinOnePercent) {
+// fp32: within 1% at every step (the exactness bar); bf16: within ModelTol<bf16>::curve_rel.
+TYPED_TEST(ModelParity, AdamWLossCurveWithinBar) {
   using T = TypeParam;
   const ModelConfig cfg = small_config();
   SoloComm solo;
@@ -338,10 +355,10 @@ TYPED_TEST(ModelParity, AdamWLossCurveWithinOnePercent) {
     worst = std::fmax(worst, rel);
     if (t == 1) first = lc;
     last = lc;
-    EXPECT_LE(rel, 1e-2) << "step " << t << ": GPU loss " << lg << ", CPU loss " << lc;
+    EXPECT_LE(rel, ModelTol<T>::curve_rel) << "step " << t << ": GPU loss " << lg << ", CPU loss " << lc;
   }
-  std::printf("[check] %-40s CPU loss %.4f -> %.4f, worst rel diff %.3e bound 1.0e-02\n", "adamw 50-step loss curve",
-              first, last, worst);
+  std::printf("[check] %-40s CPU loss %.4f -> %.4f, worst rel diff %.3e bound %.1e\n", "adamw 50-step loss curve",
+              first, last, worst, ModelTol<T>::curve_rel);
   EXPECT_LT(last, first - 0.1) << "the loss should fall: the curve comparison means little otherwise";
   // The master weights after training, normwise. fp32: only summation order differs, 1e-3 is
   // generous. bf16: Adam moves an element whose gradient is below the bf16 noise by ±lr per step

@@ -9,12 +9,16 @@
 // Kᵀ and Vᵀ are the same qkv bytes described with the last two dimensions' strides swapped.
 #include "ops/cuda/attention_cudnn.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <utility>
 #include <vector>
 
 #include "core/cuda_check.h"
+#include "core/log.h"
+#include "core/strings.h"
 
 namespace w2s::cuda {
 
@@ -29,7 +33,7 @@ struct CudnnAttention::Plan {
   std::vector<Desc> owned;  // every descriptor of the graph: the plan may refer to any of them
   Desc exec = nullptr;      // nullptr: no plan for this shape (`why` says why)
   int64_t workspace = 0;
-  std::string why;
+  std::string why;          // the reason (require() and the log add the shape)
   ~Plan() {
     for (auto it = owned.rbegin(); it != owned.rend(); ++it) cudnnBackendDestroyDescriptor(*it);
   }
@@ -81,12 +85,6 @@ struct Layouts {
 };
 
 const Layout kScalar = {{1, 1, 1, 1}, {1, 1, 1, 1}};
-
-// NOT_SUPPORTED and its specific codes (3000..3999): the graph or shape is outside what the
-// engines serve, as opposed to a misuse of the API.
-bool not_supported(cudnnStatus_t status) {
-  return CUDNN_STATUS_CATEGORY(static_cast<int>(status)) == static_cast<int>(CUDNN_STATUS_NOT_SUPPORTED);
-}
 
 // Builds the descriptors of one graph; each is owned by the plan under construction. Errors name
 // the attribute or descriptor and the shape.
@@ -287,52 +285,82 @@ void build_backward(GraphBuilder& g, const Shape& s) {
   g.pointwise(CUDNN_POINTWISE_IDENTITY, kF32, acc, nullptr, g.tensor(kdQ, kBF16, L.bhtd, false));
 }
 
+// Why no plan: the text logged and kept (with the shape) and the key that logs it once (without).
+struct NoPlan {
+  std::string key, why;
+};
+
+// The status of a plan-building call: success continues, a fatal status throws (check_cudnn),
+// any other ends the search with the reason in `out` (the caller falls back to the plain kernels).
+bool plan_call_ok(cudnnStatus_t status, const std::string& call, const std::string& where, NoPlan& out) {
+  if (status == CUDNN_STATUS_SUCCESS) return true;
+  if (!cudnn_falls_back(static_cast<int>(status))) check_cudnn(status, call, where);
+  const char* verdict = cudnn_verdict_name(classify_cudnn_status(static_cast<int>(status)));
+  out.key = call + ": " + cudnnGetErrorString(status);
+  char detail[512] = {};
+  cudnnGetLastErrorString(detail, sizeof(detail));
+  out.why = call + " returned " + cudnnGetErrorString(status) + " (status " + std::to_string(static_cast<int>(status)) +
+            ", " + verdict + ")" + (detail[0] != '\0' ? std::string(": ") + detail : std::string());
+  return false;
+}
+
 // The first engine configuration the heuristics offer (mode A, then the fallback list) whose
-// execution plan finalizes; nullptr with the reason in `why` when there is none.
-Desc select_plan(cudnnHandle_t handle, GraphBuilder& g, std::string& why) {
+// execution plan finalizes, trying at most CudnnAttention::kMaxEngineConfigs in all; nullptr with
+// the reason in `no` when there is none. `tried` counts the configurations tried.
+Desc select_plan(cudnnHandle_t handle, GraphBuilder& g, NoPlan& no, int& tried) {
   Desc graph = g.make(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
   g.set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, g.ops().data(),
         static_cast<int64_t>(g.ops().size()));
   g.set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, &handle);
-  const cudnnStatus_t graph_status = cudnnBackendFinalize(graph);
-  if (not_supported(graph_status)) {
-    why = std::string("the operation graph is not supported: ") + cudnnGetErrorString(graph_status);
+  if (!plan_call_ok(cudnnBackendFinalize(graph), "cudnnBackendFinalize(operation graph)", g.where(), no))
     return nullptr;
-  }
-  check_cudnn(graph_status, "cudnnBackendFinalize(operation graph)", g.where());
+  NoPlan last;  // the last configuration's failure, reported when none finalizes
+  tried = 0;
   for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+    if (tried >= CudnnAttention::kMaxEngineConfigs) break;
+    const std::string heur_name = mode == CUDNN_HEUR_MODE_A ? "heuristics mode A" : "heuristics mode FALLBACK";
     Desc heur = g.make(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
     g.set(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, &graph);
     g.set(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, &mode);
-    const cudnnStatus_t heur_status = cudnnBackendFinalize(heur);
-    if (not_supported(heur_status)) continue;
-    check_cudnn(heur_status, "cudnnBackendFinalize(engine heuristics)", g.where());
+    if (!plan_call_ok(cudnnBackendFinalize(heur), "cudnnBackendFinalize(" + heur_name + ")", g.where(), last))
+      continue;
     int64_t count = 0;
-    check_cudnn(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
-                                         &count, nullptr),
-                "cudnnBackendGetAttribute(CUDNN_ATTR_ENGINEHEUR_RESULTS count)", g.where());
+    if (!plan_call_ok(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
+                                               &count, nullptr),
+                      "cudnnBackendGetAttribute(" + heur_name + " result count)", g.where(), last))
+      continue;
+    count = std::min<int64_t>(count, CudnnAttention::kMaxEngineConfigs - tried);
+    if (count <= 0) continue;
     std::vector<Desc> configs;
     for (int64_t i = 0; i < count; ++i) configs.push_back(g.make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
-    if (count > 0)
-      check_cudnn(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count,
-                                           &count, configs.data()),
-                  "cudnnBackendGetAttribute(CUDNN_ATTR_ENGINEHEUR_RESULTS)", g.where());
-    for (int64_t i = 0; i < count; ++i) {
+    int64_t got = 0;
+    if (!plan_call_ok(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                               count, &got, configs.data()),
+                      "cudnnBackendGetAttribute(" + heur_name + " results)", g.where(), last))
+      continue;
+    for (int64_t i = 0; i < std::min(got, count); ++i) {
+      ++tried;
       // Plans that fail to finalize are destroyed at once; the one kept joins the owned set.
       Desc plan = nullptr;
-      check_cudnn(cudnnBackendCreateDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &plan),
-                  "cudnnBackendCreateDescriptor(execution plan)", g.where());
+      if (!plan_call_ok(cudnnBackendCreateDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &plan),
+                        "cudnnBackendCreateDescriptor(execution plan)", g.where(), last))
+        continue;
       const bool ok =
-          cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle) ==
-              CUDNN_STATUS_SUCCESS &&
-          cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                                   &configs[i]) == CUDNN_STATUS_SUCCESS &&
-          cudnnBackendFinalize(plan) == CUDNN_STATUS_SUCCESS;
+          plan_call_ok(cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle),
+                       "cudnnBackendSetAttribute(execution plan handle)", g.where(), last) &&
+          plan_call_ok(cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG,
+                                                CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &configs[static_cast<size_t>(i)]),
+                       "cudnnBackendSetAttribute(execution plan engine config)", g.where(), last) &&
+          plan_call_ok(cudnnBackendFinalize(plan), "cudnnBackendFinalize(execution plan, " + heur_name + ")",
+                       g.where(), last);
       if (ok) return plan;
       cudnnBackendDestroyDescriptor(plan);
     }
   }
-  why = "the engine heuristics returned no execution plan that finalizes";
+  no.key = "no execution plan finalizes";
+  no.why = "the engine heuristics offered no execution plan that finalizes (" + std::to_string(tried) +
+           " engine configurations tried, at most " + std::to_string(CudnnAttention::kMaxEngineConfigs) + ")" +
+           (last.why.empty() ? std::string() : "; last failure: " + last.why);
   return nullptr;
 }
 
@@ -410,31 +438,66 @@ CudnnAttention::~CudnnAttention() {
   if (handle_) cudnnDestroy(handle_);
 }
 
+void CudnnAttention::log_fallback_once(const std::string& key, const std::string& message) {
+  if (logged_.insert(key).second) log_warn(message);
+}
+
+// Builds (once per shape) the graph and its plan. Every cuDNN failure while building falls back
+// (exec = nullptr, reason logged once) unless cudnn_status.h calls it fatal; a plan that is
+// found is logged with the search's time, as is a fallback.
 const CudnnAttention::Plan& CudnnAttention::plan(AttentionPass pass, int B, int T, int heads, int hd) {
   check_shape(B, T, heads, hd);
   const Key key{static_cast<int>(pass), B, T, heads, hd};
   auto it = plans_.find(key);
   if (it != plans_.end()) return *it->second;
   const Shape shape{pass, B, T, heads, hd};
+  const auto start = std::chrono::steady_clock::now();
   auto p = std::make_unique<Plan>();
-  GraphBuilder g(p->owned, shape.text());
-  if (pass == AttentionPass::Backward)
-    build_backward(g, shape);
-  else
-    build_forward(g, shape);
-  p->exec = select_plan(handle_, g, p->why);
+  NoPlan no;
+  int tried = 0;
+  try {
+    GraphBuilder g(p->owned, shape.text());
+    if (pass == AttentionPass::Backward)
+      build_backward(g, shape);
+    else
+      build_forward(g, shape);
+    p->exec = select_plan(handle_, g, no, tried);
+    if (p->exec) {
+      p->owned.push_back(p->exec);
+      int64_t got = 0;
+      if (!plan_call_ok(cudnnBackendGetAttribute(p->exec, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64,
+                                                 1, &got, &p->workspace),
+                        "cudnnBackendGetAttribute(execution plan workspace size)", shape.text(), no))
+        p->exec = nullptr;  // still owned: destroyed with the plan
+    }
+  } catch (const CudnnError& e) {
+    // A descriptor of the graph itself was refused (GraphBuilder throws): fall back unless fatal.
+    if (!cudnn_falls_back(e.status())) throw;
+    p->exec = nullptr;
+    no.key = "graph construction: status " + std::to_string(e.status());
+    no.why = e.what();
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (p->exec) {
-    p->owned.push_back(p->exec);
-    int64_t got = 0;
-    W2S_CUDNN_CHECK(cudnnBackendGetAttribute(p->exec, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1,
-                                             &got, &p->workspace),
-                    shape.text());
+    log_info(strfmt("%s: cuDNN plan found in %.0f ms (%d engine configurations tried, at most %d), workspace %lld B",
+                    shape.text().c_str(), ms, tried, kMaxEngineConfigs, static_cast<long long>(p->workspace)));
+  } else {
+    p->why = no.why;
+    log_fallback_once(std::to_string(static_cast<int>(pass)) + " " + no.key,
+                      strfmt("%s: no cuDNN plan after %.0f ms, using the plain attention kernels: %s (logged once per "
+                             "reason)",
+                             shape.text().c_str(), ms, no.why.c_str()));
   }
   return *plans_.emplace(key, std::move(p)).first->second;
 }
 
 bool CudnnAttention::supports(AttentionPass pass, int B, int T, int heads, int hd) {
   return plan(pass, B, T, heads, hd).exec != nullptr;
+}
+
+std::string CudnnAttention::unsupported_reason(AttentionPass pass, int B, int T, int heads, int hd) const {
+  auto it = plans_.find(Key{static_cast<int>(pass), B, T, heads, hd});
+  return it == plans_.end() || it->second->exec ? std::string() : it->second->why;
 }
 
 void CudnnAttention::forward(bf16* out, float* stats, const bf16* qkv, int B, int T, int heads, int hd,

@@ -24,13 +24,26 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 
 #include "core/error.h"
 #include "kernels/cuda_kernels.h"
+#include "ops/cuda/cudnn_status.h"
 
 namespace w2s::cuda {
+
+// A failed cuDNN call: a w2s runtime error (exit 3) that keeps cuDNN's status, so plan building
+// can tell "fall back to the plain kernels" from "fatal" (cudnn_status.h).
+class CudnnError : public Error {
+ public:
+  CudnnError(int status, const std::string& message) : Error(ExitCode::Runtime, message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
 
 // cuDNN's verdict plus its last detailed message (cudnnGetLastErrorString), the call and the
 // shape it was building or running: enough to act on from a one-line error.
@@ -41,7 +54,7 @@ inline void check_cudnn(cudnnStatus_t status, const std::string& what, const std
   std::string message = "cuDNN error in " + what + " (" + where + "): " + cudnnGetErrorString(status) + " (status " +
                         std::to_string(static_cast<int>(status)) + ")";
   if (detail[0] != '\0') message += ": " + std::string(detail);
-  throw RuntimeError(message);
+  throw CudnnError(static_cast<int>(status), message);
 }
 
 }  // namespace w2s::cuda
@@ -57,6 +70,13 @@ enum class AttentionPass { Inference, Training, Backward };
 
 // One per device (the cuDNN handle belongs to the device current at construction); not thread
 // safe. Every cuDNN call is checked; failures are w2s runtime errors naming the call and shape.
+//
+// Building a plan never throws for cuDNN's sake unless the failure is fatal (cudnn_status.h): a
+// status other than success from any descriptor finalize, the heuristics or an execution plan
+// makes supports() false, and the reason is logged once (core/log.h, one warning per distinct
+// reason), so the caller uses the plain kernels. At most kMaxEngineConfigs engine
+// configurations are tried per graph (each can cost a runtime compilation), and the time the
+// search took is logged with the outcome.
 class CudnnAttention {
  public:
   CudnnAttention();
@@ -78,14 +98,22 @@ class CudnnAttention {
   bool supports(AttentionPass pass, int B, int T, int heads, int hd);
   // Plans built so far, including shapes found unsupported (for tests of the cache).
   size_t cached_plans() const { return plans_.size(); }
+  // Why supports() is false for this shape ("" when it is true or was never asked).
+  std::string unsupported_reason(AttentionPass pass, int B, int T, int heads, int hd) const;
+
+  // Engine configurations tried per graph, heuristics modes together.
+  static constexpr int kMaxEngineConfigs = 8;
 
  private:
   struct Plan;
   using Key = std::tuple<int, int, int, int, int>;  // pass, B, T, heads, hd
   const Plan& plan(AttentionPass pass, int B, int T, int heads, int hd);
 
+  void log_fallback_once(const std::string& key, const std::string& message);
+
   cudnnHandle_t handle_ = nullptr;
   std::map<Key, std::unique_ptr<Plan>> plans_;
+  std::set<std::string> logged_;  // fallback reasons already logged
 };
 
 }  // namespace w2s::cuda
