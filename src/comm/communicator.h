@@ -15,6 +15,15 @@ enum class ReduceOp { Sum, Avg, Max, Min };
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 
+// A collective that has been started and may still be running; wait() completes it (once; later
+// calls return at once) and throws a RuntimeError naming the collective if it failed. Buffers
+// given to the collective must stay alive and untouched until then.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -30,6 +39,13 @@ class Communicator {
   virtual void all_gather(const void* send, void* recv, size_t count, DType type) = 0;
   virtual void broadcast(void* buf, size_t count, DType type, int root) = 0;
   virtual void barrier() = 0;
+
+  // Non-blocking forms, for gradient buckets overlapped with backward (parallel/grad_sync.h).
+  // The defaults run the blocking collective and return a completed handle: right for a
+  // communicator whose collectives are already asynchronous to the host (NCCL on a stream).
+  virtual std::unique_ptr<PendingCollective> start_all_reduce(void* buf, size_t count, DType type, ReduceOp op);
+  virtual std::unique_ptr<PendingCollective> start_reduce_scatter(const void* send, void* recv, size_t count,
+                                                                  DType type, ReduceOp op);
 
   // Typed conveniences.
   void all_reduce(float* buf, size_t n, ReduceOp op = ReduceOp::Sum) { all_reduce(buf, n, DType::F32, op); }

@@ -2,6 +2,8 @@
 
 #include <climits>
 #include <cstring>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -147,28 +149,53 @@ void MpiCommunicator::barrier() {
   if (size_ > 1) check(MPI_Barrier(comm_), "barrier");
 }
 
-MPI_Request MpiCommunicator::iall_reduce_sum(float* buf, size_t count) {
+namespace {
+
+// An MPI request for a started collective. MPI has no average, so `then` (the division of an
+// Avg) runs once the data has arrived.
+class MpiPendingCollective final : public PendingCollective {
+ public:
+  MpiPendingCollective(MPI_Request req, std::string what, std::function<void()> then)
+      : req_(req), what_(std::move(what)), then_(std::move(then)) {}
+  void wait() override {
+    if (req_ != MPI_REQUEST_NULL) {
+      int rc = MPI_Wait(&req_, MPI_STATUS_IGNORE);
+      if (rc != MPI_SUCCESS) throw RuntimeError("MPI wait for " + what_ + " failed");
+    }
+    if (then_) std::exchange(then_, nullptr)();
+  }
+
+ private:
+  MPI_Request req_;
+  std::string what_;
+  std::function<void()> then_;
+};
+
+}  // namespace
+
+std::unique_ptr<PendingCollective> MpiCommunicator::start_all_reduce(void* buf, size_t count, DType type,
+                                                                     ReduceOp op) {
   MPI_Request req = MPI_REQUEST_NULL;
-  if (size_ > 1 && count > 0)
-    check(MPI_Iallreduce(MPI_IN_PLACE, buf, checked_count(count), MPI_FLOAT, MPI_SUM, comm_, &req), "iall_reduce");
-  return req;
+  if (size_ == 1 || count == 0) return std::make_unique<MpiPendingCollective>(req, "", nullptr);
+  check(MPI_Iallreduce(MPI_IN_PLACE, buf, checked_count(count), mpi_type(type), mpi_op(op), comm_, &req),
+        "all_reduce (non-blocking)");
+  std::function<void()> then;
+  if (op == ReduceOp::Avg) then = [=, n = size_] { divide(buf, count, type, n); };
+  return std::make_unique<MpiPendingCollective>(req, "all_reduce on communicator '" + name_ + "'", then);
 }
 
-MPI_Request MpiCommunicator::ireduce_scatter_sum(const float* send, float* recv, size_t count) {
+std::unique_ptr<PendingCollective> MpiCommunicator::start_reduce_scatter(const void* send, void* recv, size_t count,
+                                                                         DType type, ReduceOp op) {
   MPI_Request req = MPI_REQUEST_NULL;
   if (size_ == 1) {
-    std::memcpy(recv, send, count * sizeof(float));
-    return req;
+    std::memcpy(recv, send, count * dtype_size(type));
+    return std::make_unique<MpiPendingCollective>(req, "", nullptr);
   }
-  check(MPI_Ireduce_scatter_block(send, recv, checked_count(count), MPI_FLOAT, MPI_SUM, comm_, &req),
-        "ireduce_scatter");
-  return req;
-}
-
-void mpi_wait(MPI_Request& req, const char* what) {
-  if (req == MPI_REQUEST_NULL) return;
-  int rc = MPI_Wait(&req, MPI_STATUS_IGNORE);
-  if (rc != MPI_SUCCESS) throw RuntimeError(std::string("MPI wait for ") + what + " failed");
+  check(MPI_Ireduce_scatter_block(send, recv, checked_count(count), mpi_type(type), mpi_op(op), comm_, &req),
+        "reduce_scatter (non-blocking)");
+  std::function<void()> then;
+  if (op == ReduceOp::Avg) then = [=, n = size_] { divide(recv, count, type, n); };
+  return std::make_unique<MpiPendingCollective>(req, "reduce_scatter on communicator '" + name_ + "'", then);
 }
 
 }  // namespace w2s

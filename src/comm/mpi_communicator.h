@@ -31,9 +31,10 @@ class MpiCommunicator final : public Communicator {
   double comm_seconds() const { return watch_.total(); }
   void reset_comm_seconds() { watch_.clear(); }
 
-  // Non-blocking in-place sum all-reduce, for gradient buckets overlapped with backward.
-  MPI_Request iall_reduce_sum(float* buf, size_t count);
-  MPI_Request ireduce_scatter_sum(const float* send, float* recv, size_t count);
+  // MPI_Iallreduce / MPI_Ireduce_scatter_block: the collective progresses while backward runs.
+  std::unique_ptr<PendingCollective> start_all_reduce(void* buf, size_t count, DType type, ReduceOp op) override;
+  std::unique_ptr<PendingCollective> start_reduce_scatter(const void* send, void* recv, size_t count, DType type,
+                                                          ReduceOp op) override;
 
  private:
   void check(int rc, const char* what) const;
@@ -44,7 +45,5 @@ class MpiCommunicator final : public Communicator {
   StopWatch watch_;
 };
 
-// Waits for a request; throws a RuntimeError naming the communicator on failure.
-void mpi_wait(MPI_Request& req, const char* what);
 
 }  // namespace w2s

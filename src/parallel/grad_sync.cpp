@@ -1,16 +1,17 @@
 #include "parallel/grad_sync.h"
 
 #include <cstring>
+#include <utility>
 
 #include "core/error.h"
 
 namespace w2s {
 
-GradSync::GradSync(MpiCommunicator& dp, const ParamLayout& layout, bool zero1)
+GradSync::GradSync(Communicator& dp, const ParamLayout& layout, bool zero1)
     : dp_(dp), layout_(layout), zero1_(zero1 && dp.size() > 1) {
   const size_t nb = layout.buckets.size();
   launched_.assign(nb, false);
-  requests_.assign(nb, MPI_REQUEST_NULL);
+  pending_.resize(nb);
   recv_.resize(nb);
   for (size_t b = 0; b < nb; ++b) {
     const Bucket& bk = layout.buckets[b];
@@ -37,9 +38,10 @@ void GradSync::launch(size_t b) {
   watch_.start();
   float* data = grads_ + bk.offset;
   if (zero1_) {
-    requests_[b] = dp_.ireduce_scatter_sum(data, recv_[b].data(), static_cast<size_t>(bk.size / dp_.size()));
+    pending_[b] = dp_.start_reduce_scatter(data, recv_[b].data(), static_cast<size_t>(bk.size / dp_.size()),
+                                           DType::F32, ReduceOp::Sum);
   } else {
-    requests_[b] = dp_.iall_reduce_sum(data, static_cast<size_t>(bk.size));
+    pending_[b] = dp_.start_all_reduce(data, static_cast<size_t>(bk.size), DType::F32, ReduceOp::Sum);
   }
   watch_.stop();
 }
@@ -54,7 +56,7 @@ void GradSync::finish() {
     if (!launched_[b]) launch(b);
   watch_.start();
   for (size_t b = 0; b < layout_.buckets.size(); ++b) {
-    mpi_wait(requests_[b], "gradient bucket");
+    if (pending_[b]) std::exchange(pending_[b], nullptr)->wait();
     if (zero1_) {
       std::memcpy(grads_ + owned_[b].begin, recv_[b].data(), recv_[b].size() * sizeof(float));
     }

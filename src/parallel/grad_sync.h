@@ -7,13 +7,12 @@
 // Gradients are summed, not averaged: every rank's loss is already normalised by the global
 // batch size, so the sum is the gradient of the global mean whatever the DP degree.
 #pragma once
-#include <mpi.h>
-
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
+#include "comm/communicator.h"
 #include "core/timer.h"
 #include "parallel/flat_layout.h"
 
@@ -25,7 +24,7 @@ struct FlatRange {
 
 class GradSync {
  public:
-  GradSync(MpiCommunicator& dp, const ParamLayout& layout, bool zero1);
+  GradSync(Communicator& dp, const ParamLayout& layout, bool zero1);
 
   // Call before the backward of the last micro-batch of a step.
   void begin(float* grads);
@@ -44,12 +43,12 @@ class GradSync {
 
  private:
   void launch(size_t b);
-  MpiCommunicator& dp_;
+  Communicator& dp_;
   const ParamLayout& layout_;
   bool zero1_;
   float* grads_ = nullptr;
   std::vector<bool> launched_;
-  std::vector<MPI_Request> requests_;
+  std::vector<std::unique_ptr<PendingCollective>> pending_;  // per bucket, until finish()
   std::vector<std::vector<float>> recv_;  // ZeRO-1 receive buffers per bucket
   std::vector<FlatRange> owned_;
   StopWatch watch_;
