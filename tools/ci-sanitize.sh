@@ -12,7 +12,10 @@ trap 'echo "[sanitize] FAILED: $step" >&2' ERR
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 san_start=$(date +%s)
 step="sanitizer build (build-asan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DW2S_CUDA=OFF -DW2S_SANITIZE=ON
+# This build also takes the BLAS through CMake's FindBLAS with an explicit vendor and prefix (the
+# path a cluster without Debian's OpenBLAS-OpenMP takes), so CI builds both BLAS paths.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DW2S_CUDA=OFF -DW2S_SANITIZE=ON \
+  -DW2S_BLAS=OpenBLAS -DBLAS_ROOT=/usr
 san_targets=(w2s_unit_tests w2s_mpi_tests)
 for t in jsonl safetensors config manifest h5 tokenizer; do san_targets+=("fuzz_${t}_replay"); done
 cmake --build build-asan -j2 --target "${san_targets[@]}"

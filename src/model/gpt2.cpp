@@ -1,6 +1,6 @@
 #include "model/gpt2.h"
 
-#include <cblas.h>
+#include "ops/cpu/blas.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,6 @@
 #include "parallel/tensor_parallel.h"
 
-#include <cblas.h>
+#include "ops/cpu/blas.h"
 
 #include <algorithm>
 #include <cmath>

@@ -2,7 +2,7 @@
 // task. The score and value products run through sgemm on row blocks of 64 queries, each block
 // only against the keys it can see (j ≤ t), which skips most of the masked upper triangle.
 // Called inside an OpenMP region, OpenMP-built OpenBLAS runs each sgemm single-threaded.
-#include <cblas.h>
+#include "ops/cpu/blas.h"
 
 #include <algorithm>
 #include <cmath>

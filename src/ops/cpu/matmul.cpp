@@ -1,5 +1,5 @@
 // Linear layers through OpenBLAS sgemm. W is [in, out] (HF Conv1D), row-major.
-#include <cblas.h>
+#include "ops/cpu/blas.h"
 
 #include "ops/cpu/cpu_ops.h"
 
