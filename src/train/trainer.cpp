@@ -60,6 +60,25 @@ class Trainer {
   std::vector<float> micro_logits(const std::vector<int64_t>& micro, const std::vector<int64_t>& mine,
                                   ExampleBatch& batch, int64_t* tokens);
   std::optional<double> batch_aux_threshold(int64_t step);
+  // The steps of run(), in order.
+  struct StepOutcome {
+    double loss = 0.0, gnorm = 0.0, lr = 0.0;
+    int64_t tokens = 0;
+  };
+  struct LoopState {
+    int consecutive_bad = 0;  // non-finite steps in a row
+    Timer window_timer, run_timer;
+    int64_t window_tokens = 0, run_tokens = 0;
+  };
+  int64_t plan_steps();
+  int64_t resume_or_initialise(int64_t total);
+  void attach_device();
+  void open_run_folder(int64_t start);
+  void log_run_start(int64_t total) const;
+  StepOutcome forward_backward_step(int64_t step, int64_t total);
+  void guard_and_update(int64_t step, const StepOutcome& out, LoopState& loop);
+  void log_progress(int64_t step, int64_t start, int64_t end, int64_t total, const StepOutcome& out, LoopState& loop);
+  bool checkpoint_or_preempt(int64_t step, int64_t end, int64_t total);
   double micro_step_lm(const std::vector<int64_t>& micro, bool last, int64_t* tokens);
   void prepare_sync(bool last);
   void grads_ready();  // after the last micro-step's backward: every gradient bucket may go
@@ -331,12 +350,51 @@ void Trainer::log_step(int64_t step, double loss, double lr, double gnorm, doubl
   metrics_.flush();
 }
 
+// The run as named steps: plan the steps, resume or initialise, set up the device and the run
+// folder, then loop: one optimizer step, the non-finite guard and the update, progress, and the
+// checkpoint / preemption check.
 TrainResult Trainer::run() {
   Timer total_timer;
   grid_.require_identical(effective_config_ + "|" W2S_VERSION "|" __DATE__ " " __TIME__, "configuration or binary");
   setup_data();
   setup_model();
+  const int64_t total = plan_steps();
+  const int64_t start = resume_or_initialise(total);
+  attach_device();
+  open_run_folder(start);
+  log_run_start(total);
 
+  TrainResult result;
+  result.optimizer_bytes = opt_->state_bytes();
+  const int64_t end = cfg_.stop_after > 0 ? std::min(total, cfg_.stop_after) : total;
+  LoopState loop;
+  grid_.tp().reset_comm_seconds();
+  grid_.dp().reset_comm_seconds();
+  sync_->reset_comm_seconds();
+  for (int64_t step = start; step < end; ++step) {
+    const StepOutcome out = forward_backward_step(step, total);
+    guard_and_update(step, out, loop);
+    loop.window_tokens += out.tokens;
+    loop.run_tokens += out.tokens;
+    result.losses.push_back(out.loss);
+    result.final_loss = out.loss;
+    result.steps_done = step + 1;
+    if ((step + 1) % std::max(1, cfg_.log_every) == 0 || step + 1 == end || step == start)
+      log_progress(step, start, end, total, out, loop);
+    if (checkpoint_or_preempt(step, end, total)) {
+      result.preempted = true;
+      break;
+    }
+  }
+  result.seconds = total_timer.seconds();
+  result.tokens_per_second = loop.run_timer.seconds() > 0 ? loop.run_tokens / loop.run_timer.seconds() : 0.0;
+  result.comm_seconds = grid_.tp().comm_seconds() + grid_.dp().comm_seconds() + sync_->comm_seconds();
+  if (result.steps_done == 0) result.steps_done = start;
+  return result;
+}
+
+// The sampler over LM windows or supervised examples, and the run's total number of steps.
+int64_t Trainer::plan_steps() {
   const bool lm = cfg_.objective == "lm";
   T_ = lm ? (cfg_.seq_len > 0 ? cfg_.seq_len : model_cfg_.n_ctx) : 0;
   if (lm && T_ > model_cfg_.n_ctx) throw UsageError(strfmt("--seq-len %d exceeds the model context %d", T_, model_cfg_.n_ctx));
@@ -353,9 +411,12 @@ TrainResult Trainer::run() {
   const int64_t total = cfg_.steps > 0 ? cfg_.steps : sampler_->steps_for_epochs(cfg_.epochs);
   state_.total_steps = total;
   state_.seed = static_cast<int64_t>(cfg_.seed);
+  return total;
+}
 
-  // Start: resume from the run's checkpoint, or initialise (from scratch or a pretrained one).
-  int64_t start = 0;
+// Resumes from the run's checkpoint (same settings only), or initialises from scratch or from a
+// pretrained checkpoint. Returns the first step to run.
+int64_t Trainer::resume_or_initialise(int64_t total) {
   if (cfg_.resume && file_exists(ckpt_path())) {
     require_same_settings_as_checkpoint();
     CheckpointInfo info = load_checkpoint(ckpt_path(), *model_, opt_.get(), sync_->zero1(), grid_, {true, false});
@@ -363,146 +424,141 @@ TrainResult Trainer::run() {
       throw UsageError(strfmt("%s: resumed run had %lld total steps, this one %lld — use the same settings",
                               ckpt_path().c_str(), static_cast<long long>(info.state.total_steps),
                               static_cast<long long>(total)));
-    start = info.state.step;
     state_.skipped_steps = info.state.skipped_steps;
-    log_info(strfmt("resuming %s at step %lld/%lld", cfg_.run_dir.c_str(), static_cast<long long>(start),
+    log_info(strfmt("resuming %s at step %lld/%lld", cfg_.run_dir.c_str(), static_cast<long long>(info.state.step),
                     static_cast<long long>(total)));
-  } else if (!cfg_.init_ckpt.empty()) {
-    load_checkpoint(cfg_.init_ckpt, *model_, nullptr, false, grid_, {false, true});
+    return info.state.step;
   }
+  if (!cfg_.init_ckpt.empty()) load_checkpoint(cfg_.init_ckpt, *model_, nullptr, false, grid_, {false, true});
+  return 0;
+}
 
-  if (cfg_.device == "cuda") {
-    gpu_ = GpuModel::create(*model_);
-    if (grid_.is_root())
-      log_info(strfmt("forward/backward on GPU %d (bf16; optimizer, gradient sync and checkpoints on the host)",
-                      gpu_->device()));
-  }
-  if (grid_.is_root()) {
-    make_dirs(cfg_.run_dir);
-    write_text_atomic(cfg_.run_dir + "/config.ini", effective_config_);
-    // Keep only metrics up to the checkpoint we resume from, then append.
-    std::vector<std::string> kept;
-    if (start > 0 && file_exists(cfg_.run_dir + "/metrics.jsonl")) {
-      std::ifstream in(cfg_.run_dir + "/metrics.jsonl");
-      std::string line;
-      while (std::getline(in, line)) {
-        try {
-          if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= start) kept.push_back(line);
-        } catch (const std::exception&) {
-        }
+void Trainer::attach_device() {
+  if (cfg_.device != "cuda") return;
+  gpu_ = GpuModel::create(*model_);
+  if (grid_.is_root())
+    log_info(strfmt("forward/backward on GPU %d (bf16; optimizer, gradient sync and checkpoints on the host)",
+                    gpu_->device()));
+}
+
+// config.ini, and metrics.jsonl cut back to the checkpoint a resumed run starts from.
+void Trainer::open_run_folder(int64_t start) {
+  if (!grid_.is_root()) return;
+  make_dirs(cfg_.run_dir);
+  write_text_atomic(cfg_.run_dir + "/config.ini", effective_config_);
+  std::vector<std::string> kept;
+  if (start > 0 && file_exists(cfg_.run_dir + "/metrics.jsonl")) {
+    std::ifstream in(cfg_.run_dir + "/metrics.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      try {
+        if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= start) kept.push_back(line);
+      } catch (const std::exception&) {
       }
     }
-    write_text_atomic(cfg_.run_dir + "/metrics.jsonl", kept.empty() ? "" : join(kept, "\n") + "\n");
-    metrics_.open(cfg_.run_dir + "/metrics.jsonl", std::ios::app);
   }
+  write_text_atomic(cfg_.run_dir + "/metrics.jsonl", kept.empty() ? "" : join(kept, "\n") + "\n");
+  metrics_.open(cfg_.run_dir + "/metrics.jsonl", std::ios::app);
+}
+
+void Trainer::log_run_start(int64_t total) const {
   log_info(strfmt("%s: %s, %s, %lld examples in pool, batch %lld (micro %lld), %lld steps", cfg_.run_dir.c_str(),
                   model_cfg_.describe().c_str(), grid_.describe().c_str(), static_cast<long long>(sampler_->pool_size()),
                   static_cast<long long>(cfg_.batch_size), static_cast<long long>(sampler_->batch() / sampler_->micro_steps()),
                   static_cast<long long>(total)));
   log_info(strfmt("optimizer state: %.2f MiB per rank%s", opt_->state_bytes() / 1048576.0,
                   sync_->zero1() ? strfmt(" (ZeRO-1 over dp %d)", grid_.dp_size()).c_str() : ""));
+}
 
-  TrainResult result;
-  result.optimizer_bytes = opt_->state_bytes();
-  const int64_t end = cfg_.stop_after > 0 ? std::min(total, cfg_.stop_after) : total;
-  int consecutive_bad = 0;
-  Timer window_timer, run_timer;
-  int64_t window_tokens = 0, run_tokens = 0;
-  grid_.tp().reset_comm_seconds();
-  grid_.dp().reset_comm_seconds();
-  sync_->reset_comm_seconds();
-  for (int64_t step = start; step < end; ++step) {
-    model_->zero_grads();
-    if (gpu_) gpu_->zero_grads();
-    const double step_frac = static_cast<double>(step) / static_cast<double>(total);
-    const int64_t micro_steps = sampler_->micro_steps();
-    double loss_sum = 0.0;
-    int64_t tokens = 0;
-    const std::optional<double> aux_threshold = lm ? std::nullopt : batch_aux_threshold(step);
-    for (int64_t k = 0; k < micro_steps; ++k) {
-      std::vector<int64_t> micro = sampler_->micro_batch(step, k);
-      if (step == cfg_.debug_fail_step && grid_.world_rank() == cfg_.debug_fail_rank)
-        throw RuntimeError(strfmt("injected failure at step %lld (--debug-fail-step)", static_cast<long long>(step)));
-      bool last = k + 1 == micro_steps;
-      if (lm) {
-        loss_sum += micro_step_lm(micro, last, &tokens);
-      } else {
-        loss_sum += micro_step_supervised(micro, last, step_frac, &tokens, aux_threshold);
-      }
-    }
-    sync_->finish();
-    if (cfg_.debug_nan_step >= 0 && step >= cfg_.debug_nan_step && step - cfg_.debug_nan_step < cfg_.debug_nan_count)
-      model_->grads()[0] = std::nanf("");
-    // LM losses are per-rank shares; supervised losses were computed over the whole micro-step.
-    double buf[2] = {lm ? loss_sum : 0.0, static_cast<double>(tokens)};
-    grid_.dp().all_reduce(buf, 2, ReduceOp::Sum);
-    const double loss = lm ? buf[0] / (static_cast<double>(sampler_->batch()) * T_)
-                           : loss_sum / static_cast<double>(sampler_->batch());
-    tokens = static_cast<int64_t>(buf[1]);
-    double gnorm = global_grad_norm();
-    const double lr = cfg_.lr.at(static_cast<int>(step), static_cast<int>(total));
-    if (!std::isfinite(loss) || !std::isfinite(gnorm) || !std::isfinite(lr)) {
-      // Non-finite guard: skip the update, count it, give up after max_bad_steps in a row.
-      ++consecutive_bad;
-      ++state_.skipped_steps;
-      log_warn(strfmt("step %lld: non-finite %s; update skipped (%d in a row)", static_cast<long long>(step),
-                      !std::isfinite(loss) ? "loss" : (!std::isfinite(gnorm) ? "gradient norm" : "learning rate"),
-                      consecutive_bad));
-      if (consecutive_bad >= cfg_.max_bad_steps)
-        throw RuntimeError(strfmt("%d consecutive non-finite steps at step %lld: stopping; the last good checkpoint "
-                                  "(%s) is left intact",
-                                  consecutive_bad, static_cast<long long>(step), ckpt_path().c_str()));
+// Forward and backward over the step's micro-batches, gradients synchronised over DP; the batch
+// loss, its tokens, the gradient norm and the step's learning rate.
+Trainer::StepOutcome Trainer::forward_backward_step(int64_t step, int64_t total) {
+  const bool lm = cfg_.objective == "lm";
+  model_->zero_grads();
+  if (gpu_) gpu_->zero_grads();
+  const double step_frac = static_cast<double>(step) / static_cast<double>(total);
+  const int64_t micro_steps = sampler_->micro_steps();
+  double loss_sum = 0.0;
+  int64_t tokens = 0;
+  const std::optional<double> aux_threshold = lm ? std::nullopt : batch_aux_threshold(step);
+  for (int64_t k = 0; k < micro_steps; ++k) {
+    std::vector<int64_t> micro = sampler_->micro_batch(step, k);
+    if (step == cfg_.debug_fail_step && grid_.world_rank() == cfg_.debug_fail_rank)
+      throw RuntimeError(strfmt("injected failure at step %lld (--debug-fail-step)", static_cast<long long>(step)));
+    bool last = k + 1 == micro_steps;
+    if (lm) {
+      loss_sum += micro_step_lm(micro, last, &tokens);
     } else {
-      consecutive_bad = 0;
-      if (cfg_.grad_clip > 0 && gnorm > cfg_.grad_clip)
-        opt_->scale_grads(model_->grads().data(), static_cast<float>(cfg_.grad_clip / gnorm));
-      opt_->step(model_->params().data(), model_->grads().data(), lr, step + 1);
-      sync_->all_gather_params(model_->params().data());
-      // A finite step can still overflow the weights (a huge learning rate): stop before such
-      // weights reach a checkpoint or the next step.
-      if (!params_finite())
-        throw RuntimeError(strfmt("step %lld: the update made the weights non-finite (learning rate %g): stopping; the "
-                                  "last good checkpoint (%s) is left intact",
-                                  static_cast<long long>(step), lr, ckpt_path().c_str()));
-      if (gpu_) gpu_->upload_params(model_->params());
-    }
-    window_tokens += tokens;
-    run_tokens += tokens;
-    result.losses.push_back(loss);
-    result.final_loss = loss;
-    result.steps_done = step + 1;
-
-    const bool log_now = (step + 1) % std::max(1, cfg_.log_every) == 0 || step + 1 == end || step == start;
-    if (log_now) {
-      double secs = window_timer.seconds();
-      double tps = secs > 0 ? window_tokens / secs : 0.0;
-      double elapsed = run_timer.seconds();
-      log_step(step + 1, loss, lr, gnorm, tps, elapsed);
-      double eta = (step + 1 > start) ? elapsed / static_cast<double>(step + 1 - start) * static_cast<double>(end - step - 1) : 0;
-      log_info(strfmt("step %lld/%lld | loss %.4f | lr %.2e | grad %.3f | %s tok/s | ETA %s",
-                      static_cast<long long>(step + 1), static_cast<long long>(total), loss, lr, gnorm,
-                      human_count(tps).c_str(), human_duration(eta).c_str()));
-      window_timer.reset();
-      window_tokens = 0;
-    }
-    // Preemption: any rank signalled → every rank checkpoints and stops.
-    int64_t stop = g_stop_signal.load();
-    grid_.world().all_reduce(&stop, 1, ReduceOp::Max);
-    const bool periodic = cfg_.save_every > 0 && (step + 1) % cfg_.save_every == 0;
-    if (stop || periodic || step + 1 == end)
-      save(step + 1, ckpt_path(), cfg_.save_optimizer || step + 1 < total);
-    if (stop) {
-      log_info(strfmt("signal %lld received: checkpoint written at step %lld; exiting for requeue",
-                      static_cast<long long>(stop), static_cast<long long>(step + 1)));
-      result.preempted = true;
-      break;
+      loss_sum += micro_step_supervised(micro, last, step_frac, &tokens, aux_threshold);
     }
   }
-  result.seconds = total_timer.seconds();
-  result.tokens_per_second = run_timer.seconds() > 0 ? run_tokens / run_timer.seconds() : 0.0;
-  result.comm_seconds = grid_.tp().comm_seconds() + grid_.dp().comm_seconds() + sync_->comm_seconds();
-  if (result.steps_done == 0) result.steps_done = start;
-  return result;
+  sync_->finish();
+  if (cfg_.debug_nan_step >= 0 && step >= cfg_.debug_nan_step && step - cfg_.debug_nan_step < cfg_.debug_nan_count)
+    model_->grads()[0] = std::nanf("");
+  // LM losses are per-rank shares; supervised losses were computed over the whole micro-step.
+  double buf[2] = {lm ? loss_sum : 0.0, static_cast<double>(tokens)};
+  grid_.dp().all_reduce(buf, 2, ReduceOp::Sum);
+  StepOutcome out;
+  out.loss = lm ? buf[0] / (static_cast<double>(sampler_->batch()) * T_) : loss_sum / static_cast<double>(sampler_->batch());
+  out.tokens = static_cast<int64_t>(buf[1]);
+  out.gnorm = global_grad_norm();
+  out.lr = cfg_.lr.at(static_cast<int>(step), static_cast<int>(total));
+  return out;
+}
+
+// The non-finite guard: a step whose loss, gradient norm or learning rate is not finite is
+// skipped and counted, and max_bad_steps in a row stop the run; otherwise clip, update, share the
+// ZeRO-1 slices, and stop before weights an update made non-finite reach a checkpoint.
+void Trainer::guard_and_update(int64_t step, const StepOutcome& out, LoopState& loop) {
+  if (!std::isfinite(out.loss) || !std::isfinite(out.gnorm) || !std::isfinite(out.lr)) {
+    ++loop.consecutive_bad;
+    ++state_.skipped_steps;
+    log_warn(strfmt("step %lld: non-finite %s; update skipped (%d in a row)", static_cast<long long>(step),
+                    !std::isfinite(out.loss) ? "loss" : (!std::isfinite(out.gnorm) ? "gradient norm" : "learning rate"),
+                    loop.consecutive_bad));
+    if (loop.consecutive_bad >= cfg_.max_bad_steps)
+      throw RuntimeError(strfmt("%d consecutive non-finite steps at step %lld: stopping; the last good checkpoint "
+                                "(%s) is left intact",
+                                loop.consecutive_bad, static_cast<long long>(step), ckpt_path().c_str()));
+    return;
+  }
+  loop.consecutive_bad = 0;
+  if (cfg_.grad_clip > 0 && out.gnorm > cfg_.grad_clip)
+    opt_->scale_grads(model_->grads().data(), static_cast<float>(cfg_.grad_clip / out.gnorm));
+  opt_->step(model_->params().data(), model_->grads().data(), out.lr, step + 1);
+  sync_->all_gather_params(model_->params().data());
+  if (!params_finite())
+    throw RuntimeError(strfmt("step %lld: the update made the weights non-finite (learning rate %g): stopping; the "
+                              "last good checkpoint (%s) is left intact",
+                              static_cast<long long>(step), out.lr, ckpt_path().c_str()));
+  if (gpu_) gpu_->upload_params(model_->params());
+}
+
+void Trainer::log_progress(int64_t step, int64_t start, int64_t end, int64_t total, const StepOutcome& out,
+                           LoopState& loop) {
+  double secs = loop.window_timer.seconds();
+  double tps = secs > 0 ? loop.window_tokens / secs : 0.0;
+  double elapsed = loop.run_timer.seconds();
+  log_step(step + 1, out.loss, out.lr, out.gnorm, tps, elapsed);
+  double eta = (step + 1 > start) ? elapsed / static_cast<double>(step + 1 - start) * static_cast<double>(end - step - 1) : 0;
+  log_info(strfmt("step %lld/%lld | loss %.4f | lr %.2e | grad %.3f | %s tok/s | ETA %s",
+                  static_cast<long long>(step + 1), static_cast<long long>(total), out.loss, out.lr, out.gnorm,
+                  human_count(tps).c_str(), human_duration(eta).c_str()));
+  loop.window_timer.reset();
+  loop.window_tokens = 0;
+}
+
+// Periodic and final checkpoints; on a preemption signal at any rank, every rank checkpoints and
+// the run stops (returns true).
+bool Trainer::checkpoint_or_preempt(int64_t step, int64_t end, int64_t total) {
+  int64_t stop = g_stop_signal.load();
+  grid_.world().all_reduce(&stop, 1, ReduceOp::Max);
+  const bool periodic = cfg_.save_every > 0 && (step + 1) % cfg_.save_every == 0;
+  if (stop || periodic || step + 1 == end) save(step + 1, ckpt_path(), cfg_.save_optimizer || step + 1 < total);
+  if (!stop) return false;
+  log_info(strfmt("signal %lld received: checkpoint written at step %lld; exiting for requeue",
+                  static_cast<long long>(stop), static_cast<long long>(step + 1)));
+  return true;
 }
 
 }  // namespace
