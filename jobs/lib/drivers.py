@@ -1,8 +1,9 @@
-"""What every jobs/ driver shares: its common options, the experiment's plan (stages from
-`w2s pipeline --dry-run`), and the ways a plan is submitted: one job per stage chained with
---dependency=afterok, a job array of stages that do not depend on each other, and the final
-`w2s analyze`. The drivers (submit-pipeline, sweep, bootstrap) only choose overrides and which
-stages go where; scaling-study uses the submitter alone.
+"""What every jobs/ driver shares: its common options, the experiment's plan (the stages of
+`w2s pipeline --plan-json`, each with its kind and dependencies), and the ways a plan is
+submitted: one job per stage chained with --dependency=afterok, a job array of stages that do not
+depend on each other, and the plan's final `w2s analyze` stage. The drivers (submit-pipeline,
+sweep, bootstrap) only choose overrides and which stages go where; scaling-study uses the
+submitter alone.
 """
 import argparse
 import os
@@ -11,12 +12,14 @@ import sys
 
 import runtree
 from cluster import Cluster, ClusterError
-from stages import StageError, dry_run
+from stages import StageError, read_plan
 from submit import SubmitError, Submitter, find_w2s, log_dir
 
 # sbatch template of each stage kind (slurm/*.sbatch).
 TEMPLATE = {"data": "data.sbatch", "pretrain": "train.sbatch", "train": "train.sbatch", "label": "label.sbatch",
             "eval": "eval.sbatch", "analyze": "analyze.sbatch"}
+# Templates that name their w2s subcommand themselves (the others take it as their first argument).
+NAMES_SUBCOMMAND = {"label", "eval", "analyze"}
 
 
 def parser(doc):
@@ -55,7 +58,13 @@ class Plan:
         self.w2s = find_w2s(args.w2s)
         self.cluster = Cluster(args.cluster)
         self.sets = list(sets)
-        self.root, self.stages = dry_run(self.w2s, args.experiment, self.sets)
+        self.root, stages = read_plan(self.w2s, args.experiment, self.sets)
+        # The analysis is the plan's last stage; the drivers submit it after everything else.
+        analyses = [s for s in stages if s.kind == "analyze"]
+        if len(analyses) != 1 or stages[-1] is not analyses[0]:
+            raise StageError("plan: expected one analyze stage, last")
+        self.analyze = analyses[0]
+        self.stages = stages[:-1]
         self.sub = Submitter(self.cluster, self.w2s, self.root, args.dry_run)
         self.redo = args.redo
         self.submitted = []  # job ids in submission order
@@ -77,7 +86,7 @@ class Plan:
         if self.redo or not runtree.stage_done(stage):
             return False
         stage.job = None
-        print(f"done\t{stage.command}\t{stage.title}\t(outputs complete; not submitted)")
+        print(f"done\t{stage.subcommand}\t{stage.title}\t(outputs complete; not submitted)")
         return True
 
     def deps_of(self, stages):
@@ -95,12 +104,11 @@ class Plan:
             return None
         deps = self.deps_of([stage])
         argv = self.stage_argv(stage)
-        # label.sbatch and eval.sbatch name their subcommand; the other templates take it first.
-        args = argv[1:] if stage.kind in ("label", "eval") else argv
-        stage.job = self.sub.submit(TEMPLATE[stage.kind], args, f"w2s-{stage.index + 1}-{stage.command}",
-                                    stage.kind, stage.title, deps=deps, command=argv)
+        args = argv[1:] if stage.kind in NAMES_SUBCOMMAND else argv
+        stage.job = self.sub.submit(TEMPLATE[stage.kind], args, f"w2s-{stage.index + 1}-{stage.subcommand}",
+                                    stage.kind, stage.title, deps=deps, command=argv, stages=[stage.entry])
         self.submitted.append(stage.job)
-        print(f"{stage.job}\t{stage.command}\t{stage.title}\t(after {','.join(deps) or '-'})")
+        print(f"{stage.job}\t{stage.subcommand}\t{stage.title}\t(after {','.join(deps) or '-'})")
         return stage.job
 
     def submit_array(self, stages, name, deps=(), dep_type="afterok", max_running=0):
@@ -122,23 +130,27 @@ class Plan:
                 f.write("".join(line + "\n" for line in lines))
             os.replace(tmp, task_file)
         spec = f"0-{len(todo) - 1}" + (f"%{max_running}" if max_running > 0 else "")
-        title = f"{len(todo)} x {todo[0].command}: " + "; ".join(s.title for s in todo)
+        title = f"{len(todo)} x {todo[0].subcommand}: " + "; ".join(s.title for s in todo)
         job = self.sub.submit("array.sbatch", [task_file], name, kind, title, deps=list(deps), dep_type=dep_type,
-                              array=spec)
+                              array=spec, stages=[s.entry for s in todo])
         for i, s in enumerate(todo):
             s.job = f"{job}_{i}"
         self.submitted.append(job)
         print(f"{job}\tarray\t{len(todo)} {kind} stages ({task_file})\t({dep_type} {','.join(deps) or '-'})")
         for i, s in enumerate(todo):
-            print(f"  {job}_{i}\t{s.command}\t{s.title}")
+            print(f"  {job}_{i}\t{s.subcommand}\t{s.title}")
         return job
 
-    def submit_analyze(self, deps):
-        deps = [d for d in deps if d is not None]  # complete stages were not submitted
-        job = self.sub.submit("analyze.sbatch", [self.root], "w2s-analyze", "analyze", f"analyze {self.root}",
-                              deps=deps)
+    def submit_analyze(self):
+        """The plan's analysis, after every submitted evaluation; always submitted (new
+        evaluations change the report)."""
+        a = self.analyze
+        deps = self.deps_of([a])  # complete evaluations were not submitted
+        job = self.sub.submit(TEMPLATE[a.kind], a.argv[1:], "w2s-analyze", a.kind, a.title, deps=deps,
+                              command=a.argv, stages=[a.entry])
+        a.job = job
         self.submitted.append(job)
-        print(f"{job}\tanalyze\t{self.root}/report.json\t(after {','.join(deps) or '-'})")
+        print(f"{job}\tanalyze\t{a.outputs[0]}\t(after {','.join(deps) or '-'})")
         return job
 
     def footer(self):

@@ -43,8 +43,9 @@ def ckpt_state(path):
     return values[0], values[1]
 
 
-def training_done(run_dir):
-    state = ckpt_state(os.path.join(run_dir, "ckpt.h5"))
+def checkpoint_done(path):
+    """True when the checkpoint at `path` has finished its training (step == total_steps)."""
+    state = ckpt_state(path)
     return state is not None and state[1] > 0 and state[0] == state[1]
 
 
@@ -57,23 +58,22 @@ def label_manifest(out_dir):
         return None
 
 
+def outputs_complete(kind, outputs):
+    """True when every output of a stage of this kind (its plan record's "outputs") is there:
+    a training's checkpoint has finished its steps, a label folder has its manifest, any other
+    output file exists (w2s writes files whole or not at all)."""
+    if not outputs:
+        return False
+    if kind in ("pretrain", "train"):
+        return all(checkpoint_done(o) for o in outputs)
+    if kind == "label":
+        return all(label_manifest(o) is not None for o in outputs)
+    return all(os.path.isfile(o) for o in outputs)
+
+
 def stage_done(stage):
     """True when a stage's outputs are all there (then resubmitting it would change nothing)."""
-    a = stage
-    if a.kind in ("pretrain", "train"):
-        return training_done(a.option("--run-dir"))
-    if a.kind == "label":
-        return label_manifest(a.option("--out-dir")) is not None
-    if a.kind == "eval":
-        return os.path.isfile(a.option("--out"))
-    if a.command == "convert":
-        files = ["corpus.jsonl"] if a.option("--task") == "corpus" else ["train.jsonl", "test.jsonl"]
-        return all(os.path.isfile(os.path.join(a.option("--out-dir"), f)) for f in files)
-    if a.command == "prepare" and "--lm" in a.argv:
-        return os.path.isfile(a.option("--out"))
-    if a.command == "prepare":
-        return all(os.path.isfile(os.path.join(a.option("--out-dir"), f)) for f in ("train_a.h5", "train_b.h5", "test.h5"))
-    return False
+    return outputs_complete(stage.kind, stage.outputs)
 
 
 def main(argv):

@@ -1,24 +1,20 @@
-"""An experiment's stages as a dependency graph, taken from `w2s pipeline --dry-run`.
+"""An experiment's stages as a dependency graph: the plan `w2s pipeline --plan-json` writes.
 
-The pipeline prints every stage it would run as a title and the exact w2s command line:
-    [7/13] ground truth ta, spam seed 0
-        $ w2s train --data R/data/spam/split-0/train_a.h5 --run-dir R/spam/seed-0/gt-ta --init ...
-so jobs/ never re-implements the experiment's planning: it submits those command lines. Each
-option names either something the stage reads (INPUTS) or something it writes (OUTPUTS); a stage
-depends on every earlier stage that writes a path it reads, or a folder containing it (a student
-reading R/.../labels-ta depends on the label stage writing R/.../labels-ta; a label stage reading
-R/.../gt-ta/ckpt.h5 depends on the training stage writing R/.../gt-ta). The pipeline lists stages
-in an order that runs correctly one by one, so only earlier stages are candidates.
+The pipeline plans every stage itself and writes it as data (format: configs/experiments/
+README.md, "The plan as JSON"): a stable id ("spam/seed-0/gt-ta"), a title, a kind (data,
+pretrain, train, label, eval, analyze: the sbatch template and the [time] key of the cluster
+file), a resource class, the exact w2s command line, the paths it reads and writes, and the ids
+of the stages writing what it reads. So jobs/ neither re-implements the experiment's planning nor
+reads w2s output: it submits those command lines, each after the jobs of its dependencies. The
+plan lists stages in an order that runs correctly one by one (dependencies come first), the
+analysis last.
 """
+import json
 import os
-import re
 import subprocess
+import tempfile
 
-INPUTS = {"--data", "--init", "--labels", "--model", "--train", "--test", "--lm-jsonl", "--exclude"}
-OUTPUTS = {"--run-dir", "--out-dir", "--out"}
-# w2s subcommand -> stage kind (the sbatch template and the [time] key of the cluster file).
-KIND_OF = {"convert": "data", "prepare": "data", "pretrain": "pretrain", "train": "train", "label": "label",
-           "eval": "eval"}
+KINDS = ("data", "pretrain", "train", "label", "eval", "analyze")
 
 
 class StageError(Exception):
@@ -26,70 +22,60 @@ class StageError(Exception):
 
 
 class Stage:
-    def __init__(self, index, title, argv):
-        self.index = index          # 0-based position in the pipeline's plan
-        self.title = title          # "student ta -> tb (xent), spam seed 0"
-        self.argv = argv            # w2s arguments, subcommand first
-        self.command = argv[0]
-        if self.command not in KIND_OF:
-            raise StageError(f"stage '{title}': unknown w2s subcommand '{self.command}'")
-        self.kind = KIND_OF[self.command]
-        self.inputs = option_values(argv, INPUTS)
-        self.outputs = option_values(argv, OUTPUTS)
+    def __init__(self, index, entry):
+        try:
+            self.index = index                      # 0-based position in the plan
+            self.id = entry["id"]                   # "spam/seed-0/w2s-ta-to-tb-xent"
+            self.title = entry["title"]             # "student ta -> tb (xent), spam seed 0"
+            self.kind = entry["kind"]               # one of KINDS
+            self.resources = entry["resources"]     # "cpu" or "compute"
+            self.argv = list(entry["command"])      # w2s arguments, subcommand first
+            self.inputs = list(entry["inputs"])     # paths it reads
+            self.outputs = list(entry["outputs"])   # paths it writes
+            self.dep_ids = list(entry["dependencies"])
+        except (KeyError, TypeError) as e:
+            raise StageError(f"plan: stage {index + 1} lacks {e}")
+        if self.kind not in KINDS:
+            raise StageError(f"plan: stage '{self.id}' has an unknown kind '{self.kind}'")
+        if not self.argv:
+            raise StageError(f"plan: stage '{self.id}' has no command")
+        self.subcommand = self.argv[0]
+        self.entry = entry          # the plan's own record (jobs/status reads it back)
         self.deps = []              # Stage objects this one waits for
-        self.job = None             # Slurm job id once submitted (or "done" when skipped)
-
-    def option(self, name):
-        vals = option_values(self.argv, {name})
-        return vals[0] if vals else None
-
-    def is_student(self):
-        return self.title.startswith("student ")
-
-    def reads_from(self, other):
-        return any(inside(p, o) for p in self.inputs for o in other.outputs)
+        self.job = None             # Slurm job id once submitted (None when skipped)
 
 
-def option_values(argv, names):
-    return [os.path.normpath(argv[i + 1]) for i in range(len(argv) - 1) if argv[i] in names]
+def read_plan(w2s_bin, experiment, sets=()):
+    """(run root, [Stage]) of `w2s pipeline --config EXPERIMENT --plan-json FILE [--set ...]`."""
+    with tempfile.TemporaryDirectory(prefix="w2s-plan-") as tmp:
+        path = os.path.join(tmp, "plan.json")
+        cmd = [w2s_bin, "pipeline", "--config", experiment, "--plan-json", path]
+        for s in sets:
+            cmd += ["--set", s]
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        if out.returncode != 0:
+            raise StageError(f"`{' '.join(cmd)}` failed ({out.returncode}):\n{out.stdout.strip()}")
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise StageError(f"`{' '.join(cmd)}` wrote no readable plan: {e}")
+    return parse_plan(doc)
 
 
-def inside(path, folder):
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def dry_run(w2s_bin, experiment, sets=()):
-    """(run root, [Stage]) of `w2s pipeline --config EXPERIMENT --dry-run [--set ...]`."""
-    cmd = [w2s_bin, "pipeline", "--config", experiment, "--dry-run"]
-    for s in sets:
-        cmd += ["--set", s]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    if out.returncode != 0:
-        raise StageError(f"`{' '.join(cmd)}` failed ({out.returncode}):\n{out.stdout.strip()}")
-    return parse_dry_run(out.stdout)
-
-
-def parse_dry_run(text):
-    root, stages, title = None, [], None
-    for line in text.splitlines():
-        m = re.match(r"w2s pipeline .*-> (\S+) \(\d+ stages\)$", line)
-        if m:
-            root = m.group(1)
-            continue
-        m = re.match(r"\[(\d+)/(\d+)\] (.+)$", line)
-        if m:
-            title = m.group(3)
-            continue
-        m = re.match(r"\s+\$ w2s (.+)$", line)
-        if m:
-            if title is None:
-                raise StageError(f"dry-run output: a command line without a title: {line.strip()}")
-            # The pipeline prints arguments separated by single spaces, unquoted (paths with
-            # spaces are not supported anywhere in the run tree).
-            stages.append(Stage(len(stages), title, m.group(1).split()))
-            title = None
-    if root is None or not stages:
-        raise StageError("dry-run output has no stages (is this `w2s pipeline --dry-run` output?)")
-    for s in stages:
-        s.deps = [o for o in stages[: s.index] if s.reads_from(o)]
-    return root, stages
+def parse_plan(doc):
+    """(run root, [Stage]) of a plan document, each stage's deps resolved to earlier Stages."""
+    if not isinstance(doc, dict) or "root" not in doc or not doc.get("stages"):
+        raise StageError("plan: no run root or no stages (is this `w2s pipeline --plan-json` output?)")
+    stages, by_id = [], {}
+    for i, entry in enumerate(doc["stages"]):
+        s = Stage(i, entry)
+        if s.id in by_id:
+            raise StageError(f"plan: two stages have the id '{s.id}'")
+        for d in s.dep_ids:
+            if d not in by_id:
+                raise StageError(f"plan: stage '{s.id}' depends on '{d}', which is not an earlier stage")
+            s.deps.append(by_id[d])
+        by_id[s.id] = s
+        stages.append(s)
+    return doc["root"], stages

@@ -1,11 +1,14 @@
 """sbatch submission for the jobs/ drivers, and the record of what was submitted.
 
 Every job a driver submits gets a line in RUN_ROOT/slurm/jobs.tsv (job id, name, kind, what it
-runs, its dependencies, its log file), which `jobs/status` joins with squeue/scontrol and the run
+runs, its dependencies, its log file, the ids of the plan stages it runs: one per array element),
+and those stages' plan records (`w2s pipeline --plan-json`: kind, command, outputs, ...) are kept
+in RUN_ROOT/slurm/stages.json, by id. `jobs/status` joins both with squeue/scontrol and the run
 tree. Logs go to RUN_ROOT/slurm/<jobid>-<name>.out (appended to across requeues).
 The job scripts find the tree through W2S_HOME, the binary through W2S_BIN and the cluster file
 through W2S_CLUSTER, which every job inherits (--export=ALL plus those three).
 """
+import json
 import os
 import shlex
 import subprocess
@@ -13,7 +16,8 @@ import sys
 import time
 
 HOME = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-RECORD_FIELDS = ["job", "name", "kind", "array", "title", "deps", "log", "submitted", "command"]
+# "stages" is last, so that rows appended to a jobs.tsv written before it existed still read.
+RECORD_FIELDS = ["job", "name", "kind", "array", "title", "deps", "log", "submitted", "command", "stages"]
 
 
 class SubmitError(Exception):
@@ -48,9 +52,11 @@ class Submitter:
         self.env = dict(os.environ, W2S_HOME=HOME, W2S_BIN=w2s_bin, W2S_CLUSTER=cluster.path)
 
     def submit(self, template, args, name, kind, title, nodes=1, deps=(), dep_type="afterok", array=None,
-               tasks_per_node=None, command=None):
+               tasks_per_node=None, command=None, stages=()):
         """Submits slurm/<template> with `args`; returns the job id (a placeholder in dry-run).
-        `command` (default: args) is what jobs.tsv records as the job's w2s command line."""
+        `command` (default: args) is what jobs.tsv records as the job's w2s command line; `stages`
+        the plan records (dicts with at least id, kind and outputs) of what it runs, one per array
+        element, kept for jobs/status."""
         logs = log_dir(self.root)
         pattern = "%A_%a" if array else "%j"
         log = os.path.join(logs, f"{pattern}-{name}.out")
@@ -74,15 +80,30 @@ class Submitter:
         if out.returncode != 0:
             raise SubmitError(f"sbatch refused job '{name}' ({title}): {out.stderr.strip()}")
         job = out.stdout.strip().split(";")[0]
+        self._remember(stages)
         self._record(job, name, kind, array or "-", title, deps, log.replace(pattern, job if not array else job + "_%a"),
-                     args if command is None else command)
+                     args if command is None else command, [s["id"] for s in stages])
         return job
 
-    def _record(self, job, name, kind, array, title, deps, log, args):
+    def _remember(self, stages):
+        """Merges plan records into RUN_ROOT/slurm/stages.json (a later submission of an id wins),
+        each with the folder its relative paths start from (the jobs run there: --chdir)."""
+        if not stages:
+            return
+        known = read_stages(self.root)
+        for s in stages:
+            known[s["id"]] = dict(s, workdir=os.getcwd())
+        path = os.path.join(log_dir(self.root), "stages.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(known, f, indent=1)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+
+    def _record(self, job, name, kind, array, title, deps, log, args, stage_ids):
         path = os.path.join(log_dir(self.root), "jobs.tsv")
         new = not os.path.exists(path)
         row = [job, name, kind, array, title, ",".join(deps) or "-", log, time.strftime("%Y-%m-%dT%H:%M:%S"),
-               " ".join(args)]
+               " ".join(shlex.quote(a) for a in args), ",".join(stage_ids) or "-"]
         with open(path, "a") as f:
             if new:
                 f.write("\t".join(RECORD_FIELDS) + "\n")
@@ -98,6 +119,15 @@ def read_records(root):
         lines = f.read().splitlines()
     header = lines[0].split("\t")
     return [dict(zip(header, line.split("\t"))) for line in lines[1:] if line.strip()]
+
+
+def read_stages(root):
+    """{stage id: plan record} of the stages submitted into RUN_ROOT (empty when none)."""
+    try:
+        with open(os.path.join(log_dir(root), "stages.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def die(message):

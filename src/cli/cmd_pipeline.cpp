@@ -18,11 +18,14 @@ int pipeline_command(const std::vector<std::string>& raw_args) {
   d.add_options()("experiment", po::value(&o.config)->required(),
                   "experiment ini (configs/experiments/*.ini); --config FILE means the same")(
       "set", po::value(&o.overrides)->composing(), "override a key: section.key=value (repeatable)")(
-      "dry-run", po::bool_switch(&o.dry_run), "print the stages and their command lines, run nothing");
+      "dry-run", po::bool_switch(&o.dry_run), "print the stages and their command lines, run nothing")(
+      "plan-json", po::value(&o.plan_json)->implicit_value("-"),
+      "write the plan as JSON to PATH (default -: stdout) and run nothing: every stage's id, kind, "
+      "resource class, command line, inputs, outputs and dependencies (configs/experiments/README.md)");
   po::positional_options_description pos;
   pos.add("experiment", 1);
   ParsedCommand p = parse_command(
-      "pipeline", "--config EXPERIMENT.ini [--set section.key=value ...] [--dry-run]\n\n"
+      "pipeline", "--config EXPERIMENT.ini [--set section.key=value ...] [--dry-run] [--plan-json [PATH]]\n\n"
                   "Runs prepare -> pretrain -> weak on A -> label B -> students on B (each pair, each loss)\n"
                   "-> ceilings -> eval -> analyze, for every task and seed. A stage whose verified output\n"
                   "exists with the same settings and inputs is skipped, so an interrupted pipeline\n"
@@ -30,6 +33,8 @@ int pipeline_command(const std::vector<std::string>& raw_args) {
                   "Keys: configs/experiments/README.md.",
       d, args, &pos);
   if (p.help) return 0;
+  if (o.plan_json == "-" && o.dry_run)
+    throw UsageError("pipeline: --plan-json - and --dry-run both write to stdout; give --plan-json a file");
   o.run_command = [](const std::vector<std::string>& command) {
     const CommandInfo* c = find_command(command.at(0));
     if (!c) throw UsageError("pipeline stage names an unknown command " + command[0]);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "comm/output_lock.h"
 #include "core/atomic_file.h"
@@ -66,13 +67,14 @@ struct Stage {
   std::string out_dir;               // holds the stage stamp
   bool root_only = false;            // data preparation runs on rank 0 alone
   std::function<Verdict()> verified; // Ok when the outputs exist, open cleanly and match the inputs
+  // The plan (`w2s pipeline --plan-json`, which jobs/ submits): the planner names what the stage
+  // reads and writes when it builds the command line, so nothing re-derives them from options.
+  std::string kind;                  // data | pretrain | train | label | eval | analyze
+  std::vector<std::string> inputs;   // every path it reads (file or folder); the stamp hashes each
+  std::vector<std::string> outputs;  // every path it writes
+  std::string id = {};               // out_dir below the run root ("spam/seed-0/gt-ta"); set by link()
+  std::vector<std::string> dependencies = {};  // ids of the earlier stages writing what it reads; link()
 };
-
-// Options whose value is an input file (or folder) whose content the stage depends on.
-bool is_input_option(const std::string& opt) {
-  return opt == "--data" || opt == "--init" || opt == "--model" || opt == "--labels" || opt == "--train" ||
-         opt == "--test" || opt == "--lm-jsonl";
-}
 
 std::string input_identity(const std::string& path) {
   if (fs::is_directory(path)) {
@@ -82,11 +84,11 @@ std::string input_identity(const std::string& path) {
   return file_exists(path) ? sha256_file(path) : "missing";
 }
 
-// The stamp written after a stage succeeds: its command line and the hashes of its inputs.
+// The stamp written after a stage succeeds: its command line and the hashes of every input the
+// planner named (the corpus stage's excluded test sets too, so a changed test set rebuilds it).
 std::string stamp_of(const Stage& s) {
   nlohmann::json inputs = nlohmann::json::object();
-  for (size_t i = 0; i + 1 < s.command.size(); ++i)
-    if (is_input_option(s.command[i])) inputs[s.command[i + 1]] = input_identity(s.command[i + 1]);
+  for (const std::string& path : s.inputs) inputs[path] = input_identity(path);
   return nlohmann::json({{"command", s.command}, {"inputs", inputs}}).dump(2) + "\n";
 }
 
@@ -172,7 +174,7 @@ std::string shell_line(const std::vector<std::string>& cmd) {
 class Pipeline {
  public:
   Pipeline(ExperimentConfig cfg, const PipelineOptions& o)
-      : cfg_(std::move(cfg)), dry_run_(o.dry_run), run_command_(o.run_command) {}
+      : cfg_(std::move(cfg)), dry_run_(o.dry_run), plan_json_(o.plan_json), run_command_(o.run_command) {}
   int run();
 
  private:
@@ -181,16 +183,23 @@ class Pipeline {
   void plan_pretraining();
   void plan_task_seed(const TaskSpec& task, int seed);
   void plan_chain(const TaskSpec& task, int seed, const std::string& loss);
-  void add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd);
+  void add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd,
+                    std::vector<std::string> inputs);
+  void add_student(const std::string& title, const std::string& split, const std::string& run,
+                   const std::string& labels, const std::string& loss, const std::string& size, int seed);
   void add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5);
   void add_label(const std::string& title, const std::string& model_run, const std::string& data,
                  const std::string& out_dir);
   std::vector<std::string> finetune_args(const std::string& size, int seed) const;
   std::string init_of(const std::string& size) const;
   void execute(const Stage& s, size_t index);
+  void link(Stage& s, size_t earlier) const;
+  Stage analyze_stage() const;
+  nlohmann::ordered_json plan_json() const;
 
   ExperimentConfig cfg_;
   bool dry_run_;
+  std::string plan_json_;
   std::function<int(const std::vector<std::string>&)> run_command_;
   std::vector<Stage> stages_;
   std::string lm_data_;
@@ -214,7 +223,10 @@ void Pipeline::plan_data() {
                        convert,
                        dir,
                        true,
-                       [dir] { return file_exists(dir + "/train.jsonl") && file_exists(dir + "/test.jsonl"); }});
+                       [dir] { return file_exists(dir + "/train.jsonl") && file_exists(dir + "/test.jsonl"); },
+                       "data",
+                       {},  // the task's examples are built into w2s
+                       {dir + "/train.jsonl", dir + "/test.jsonl"}});
   }
   bool needs_corpus = std::any_of(cfg_.sizes.begin(), cfg_.sizes.end(),
                                   [&](const std::string& s) { return cfg_.size(s).init.empty(); });
@@ -238,12 +250,13 @@ void Pipeline::plan_data() {
       cmd.push_back(cfg_.sotu_headers);
     }
     if (cfg_.sotu_facts > 0) cmd.insert(cmd.end(), {"--sotu-facts", std::to_string(cfg_.sotu_facts)});
+    std::vector<std::string> excluded;  // every task's test set: inputs, hashed into the stamp
     for (const TaskSpec& t : cfg_.tasks) {
-      cmd.push_back("--exclude");
-      cmd.push_back(t.embedded() ? layout::task_data(cfg_.out, t.name) + "/test.jsonl" : t.test_jsonl);
+      excluded.push_back(t.embedded() ? layout::task_data(cfg_.out, t.name) + "/test.jsonl" : t.test_jsonl);
+      cmd.insert(cmd.end(), {"--exclude", excluded.back()});
     }
     stages_.push_back({"data: pretraining corpus (test texts excluded)", cmd, dir, true,
-                       [jsonl] { return file_exists(jsonl); }});
+                       [jsonl] { return file_exists(jsonl); }, "data", excluded, {jsonl}});
   }
   lm_data_ = dir + "/lm.h5";
   std::string lm = lm_data_;
@@ -251,7 +264,10 @@ void Pipeline::plan_data() {
                      {"prepare", "--lm", "--lm-jsonl", jsonl, "--out", lm, "--tokenizer", cfg_.tokenizer},
                      dir + "/lm",
                      true,
-                     [lm] { return opens([&] { LmDataset::open(lm); }); }});
+                     [lm] { return opens([&] { LmDataset::open(lm); }); },
+                     "data",
+                     {jsonl},
+                     {lm}});
 }
 
 void Pipeline::plan_pretraining() {
@@ -266,7 +282,8 @@ void Pipeline::plan_pretraining() {
                   std::to_string(steps), "--batch-size", std::to_string(cfg_.pretrain_batch), "--seq-len",
                   std::to_string(cfg_.pretrain_seq), "--lr", strfmt("%g", lr), "--warmup-steps",
                   std::to_string(cfg_.pretrain_warmup), "--weight-decay", strfmt("%g", cfg_.pretrain_weight_decay),
-                  "--grad-clip", "1", "--tp", std::to_string(cfg_.tp), "--log-every", "100"});
+                  "--grad-clip", "1", "--tp", std::to_string(cfg_.tp), "--log-every", "100"},
+                 {lm_data_, spec.model_ini});
   }
 }
 
@@ -283,9 +300,27 @@ std::vector<std::string> Pipeline::finetune_args(const std::string& size, int se
   return args;
 }
 
-void Pipeline::add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd) {
+// A pretraining or fine-tuning run (the kind is its subcommand) into run_dir; `inputs` are the
+// paths its command line reads. Its product is the checkpoint (metrics.jsonl and config.ini beside it).
+void Pipeline::add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd,
+                            std::vector<std::string> inputs) {
   cmd.push_back("--resume");  // an interrupted run continues from its checkpoint
-  stages_.push_back({title, cmd, run_dir, false, [run_dir] { return training_verdict(run_dir); }});
+  std::string kind = cmd.at(0);
+  stages_.push_back({title, cmd, run_dir, false, [run_dir] { return training_verdict(run_dir); }, kind,
+                     std::move(inputs), {layout::checkpoint(run_dir)}});
+}
+
+// A student: `size` fine-tuned on half B of `split` with the labels in `labels` (a weak
+// supervisor's, or the previous bootstrapping step's) under `loss`. The one place a student's
+// command line is built: the pairs and the bootstrapping chains get the same options.
+void Pipeline::add_student(const std::string& title, const std::string& split, const std::string& run,
+                           const std::string& labels, const std::string& loss, const std::string& size, int seed) {
+  std::vector<std::string> cmd = {"train", "--data", split + "/train_b.h5", "--run-dir", run, "--labels", labels,
+                                  "--loss", loss, "--aux-alpha-max", strfmt("%g", cfg_.aux_alpha_max),
+                                  "--aux-warmup-frac", strfmt("%g", cfg_.aux_warmup_frac), "--kd-temperature",
+                                  strfmt("%g", cfg_.kd_temperature)};
+  for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
+  add_training(title, run, cmd, {split + "/train_b.h5", labels, init_of(size)});
 }
 
 void Pipeline::add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5) {
@@ -295,7 +330,10 @@ void Pipeline::add_eval(const std::string& title, const std::string& run_dir, co
                      {"eval", "--model", model, "--data", test_h5, "--out", out, "--tp", std::to_string(cfg_.tp)},
                      run_dir + "/eval",
                      false,
-                     [out, model, test_h5] { return predictions_verdict(out, model, test_h5); }});
+                     [out, model, test_h5] { return predictions_verdict(out, model, test_h5); },
+                     "eval",
+                     {model, test_h5},
+                     {out}});
 }
 
 void Pipeline::add_label(const std::string& title, const std::string& model_run, const std::string& data,
@@ -306,7 +344,10 @@ void Pipeline::add_label(const std::string& title, const std::string& model_run,
                       std::to_string(cfg_.label_batch), "--tp", std::to_string(cfg_.tp)},
                      out_dir,
                      false,
-                     [out_dir, model, data] { return label_set_verdict(out_dir, model, data); }});
+                     [out_dir, model, data] { return label_set_verdict(out_dir, model, data); },
+                     "label",
+                     {model, data},
+                     {out_dir}});
 }
 
 void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
@@ -328,7 +369,10 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
                        return opens([&] {
                          for (const char* f : {"/train_a.h5", "/train_b.h5", "/test.h5"}) TokenDataset::open(split + f);
                        });
-                     }});
+                     },
+                     "data",
+                     {train, test},
+                     {split + "/train_a.h5", split + "/train_b.h5", split + "/test.h5"}});
   // Every size that is someone's supervisor or ceiling: fine-tuned on half A, ground truth.
   std::vector<std::string> gt_sizes;
   for (const auto& [w, s] : cfg_.pairs) gt_sizes.insert(gt_sizes.end(), {w, s});
@@ -338,7 +382,7 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
     std::string run = layout::gt_run(sd, size);
     std::vector<std::string> cmd = {"train", "--data", split + "/train_a.h5", "--run-dir", run};
     for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
-    add_training("ground truth " + size + ", " + tag, run, cmd);
+    add_training("ground truth " + size + ", " + tag, run, cmd, {split + "/train_a.h5", init_of(size)});
     add_eval("eval ground truth " + size + ", " + tag, run, split + "/test.h5");
   }
   std::vector<std::string> weak_sizes;
@@ -352,13 +396,8 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
   for (const auto& [w, s] : cfg_.pairs) {
     for (const std::string& loss : cfg_.losses) {
       std::string run = layout::student(sd, w, s, loss);
-      std::vector<std::string> cmd = {"train", "--data", split + "/train_b.h5", "--run-dir", run, "--labels",
-                                      layout::labels(sd, w), "--loss", loss, "--aux-alpha-max",
-                                      strfmt("%g", cfg_.aux_alpha_max), "--aux-warmup-frac",
-                                      strfmt("%g", cfg_.aux_warmup_frac), "--kd-temperature",
-                                      strfmt("%g", cfg_.kd_temperature)};
-      for (auto& a : finetune_args(s, seed)) cmd.push_back(a);
-      add_training("student " + w + " -> " + s + " (" + loss + "), " + tag, run, cmd);
+      add_student("student " + w + " -> " + s + " (" + loss + "), " + tag, split, run, layout::labels(sd, w), loss, s,
+                  seed);
       add_eval("eval student " + w + " -> " + s + " (" + loss + "), " + tag, run, split + "/test.h5");
     }
   }
@@ -378,11 +417,8 @@ void Pipeline::plan_chain(const TaskSpec& task, int seed, const std::string& los
   for (size_t k = 1; k < cfg_.bootstrap.size(); ++k) {
     const std::string& size = cfg_.bootstrap[k];
     std::string run = dir + "/step-" + std::to_string(k);
-    std::vector<std::string> cmd = {"train", "--data", split + "/train_b.h5", "--run-dir", run, "--labels", labels,
-                                    "--loss", loss, "--aux-alpha-max", strfmt("%g", cfg_.aux_alpha_max),
-                                    "--aux-warmup-frac", strfmt("%g", cfg_.aux_warmup_frac)};
-    for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
-    add_training("bootstrap step " + std::to_string(k) + " (" + size + ", " + loss + "), " + tag, run, cmd);
+    add_student("bootstrap step " + std::to_string(k) + " (" + size + ", " + loss + "), " + tag, split, run, labels,
+                loss, size, seed);
     if (k + 1 < cfg_.bootstrap.size()) {
       labels = run + "/labels";
       add_label("bootstrap labels from step " + std::to_string(k) + ", " + tag, run, split + "/train_b.h5", labels);
@@ -395,7 +431,10 @@ void Pipeline::plan_chain(const TaskSpec& task, int seed, const std::string& los
                      {"eval", "--model", model, "--data", test_h5, "--out", out, "--tp", std::to_string(cfg_.tp)},
                      dir + "/eval",
                      false,
-                     [out, model, test_h5] { return predictions_verdict(out, model, test_h5); }});
+                     [out, model, test_h5] { return predictions_verdict(out, model, test_h5); },
+                     "eval",
+                     {model, test_h5},
+                     {out}});
 }
 
 void Pipeline::plan() {
@@ -409,6 +448,71 @@ void Pipeline::plan() {
     for (Stage& s : stages_)
       if (s.command[0] == "pretrain" || s.command[0] == "train" || s.command[0] == "label" || s.command[0] == "eval")
         s.command.insert(s.command.end(), {"--device", cfg_.device});
+  std::set<std::string> ids;
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    link(stages_[i], i);
+    W2S_CHECK(ids.insert(stages_[i].id).second, "pipeline: two stages plan the folder " + stages_[i].out_dir);
+  }
+}
+
+// A path is written by a stage when it is one of its outputs or lies inside an output folder.
+bool written_by(const std::string& path, const Stage& s) {
+  return std::any_of(s.outputs.begin(), s.outputs.end(),
+                     [&](const std::string& o) { return path == o || starts_with(path, o + "/"); });
+}
+
+// Names the stage (its folder below the run root, unless named already) and finds the stages
+// among the first `earlier` that write what it reads: its dependencies, in plan order.
+void Pipeline::link(Stage& s, size_t earlier) const {
+  if (s.id.empty()) {
+    W2S_CHECK(starts_with(s.out_dir, cfg_.out + "/"), "pipeline: stage folder " + s.out_dir + " outside the run root");
+    s.id = s.out_dir.substr(cfg_.out.size() + 1);
+  }
+  s.dependencies.clear();
+  for (size_t i = 0; i < earlier; ++i)
+    if (std::any_of(s.inputs.begin(), s.inputs.end(), [&](const std::string& p) { return written_by(p, stages_[i]); }))
+      s.dependencies.push_back(stages_[i].id);
+}
+
+// The analysis after every evaluation. `w2s pipeline` runs it in-process at the end (the same
+// options); in the plan it is a stage of its own, which jobs/ submits after the evaluations.
+Stage Pipeline::analyze_stage() const {
+  Stage a;
+  a.title = "analyze " + cfg_.out;
+  a.command = {"analyze", cfg_.out, "--resamples", std::to_string(cfg_.resamples)};
+  a.out_dir = cfg_.out;
+  a.root_only = true;
+  a.kind = "analyze";
+  for (const Stage& s : stages_)
+    if (s.kind == "eval") a.inputs.insert(a.inputs.end(), s.outputs.begin(), s.outputs.end());
+  a.outputs = {cfg_.out + "/report.json", cfg_.out + "/report.md"};
+  a.id = "analyze";
+  link(a, stages_.size());
+  return a;
+}
+
+// The resource class of a stage kind: "cpu" (one process, no accelerator: data preparation and
+// analysis), "compute" (the experiment's ranks, world = tp x dp, on experiment.device).
+const char* resources_of(const std::string& kind) {
+  return kind == "data" || kind == "analyze" ? "cpu" : "compute";
+}
+
+// `w2s pipeline --plan-json`: the run root and every stage, the analysis last (format in
+// configs/experiments/README.md).
+nlohmann::ordered_json Pipeline::plan_json() const {
+  nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+  std::vector<Stage> all = stages_;
+  all.push_back(analyze_stage());
+  for (const Stage& s : all)
+    stages.push_back({{"id", s.id},
+                      {"title", s.title},
+                      {"kind", s.kind},
+                      {"resources", resources_of(s.kind)},
+                      {"command", s.command},
+                      {"inputs", s.inputs},
+                      {"outputs", s.outputs},
+                      {"dependencies", s.dependencies}});
+  return {{"format", "w2s-plan 1"}, {"config", cfg_.path}, {"root", cfg_.out}, {"stages", stages}};
 }
 
 void Pipeline::execute(const Stage& s, size_t index) {
@@ -462,9 +566,24 @@ void Pipeline::execute(const Stage& s, size_t index) {
 int Pipeline::run() {
   Timer total;
   plan();
+  if (!plan_json_.empty() && world_rank() == 0) {
+    // The plan alone on stdout ("-"), so that it parses as JSON; nothing runs.
+    std::string text = plan_json().dump(2) + "\n";
+    if (plan_json_ == "-") {
+      std::fputs(text.c_str(), stdout);
+      std::fflush(stdout);
+    } else {
+      write_text_atomic(plan_json_, text);
+    }
+  }
+  if (plan_json_ == "-") return 0;
   log_info(strfmt("w2s pipeline %s: %zu tasks x %zu seeds, sizes %s, losses %s -> %s (%zu stages)",
                   cfg_.path.c_str(), cfg_.tasks.size(), cfg_.seeds.size(), join(cfg_.sizes, ",").c_str(),
                   join(cfg_.losses, ",").c_str(), cfg_.out.c_str(), stages_.size()));
+  if (!plan_json_.empty() && !dry_run_) {
+    log_info("plan written to " + plan_json_);
+    return 0;
+  }
   if (dry_run_) {
     for (size_t i = 0; i < stages_.size(); ++i)
       log_info(strfmt("[%zu/%zu] %s\n    $ %s", i + 1, stages_.size(), stages_[i].title.c_str(),

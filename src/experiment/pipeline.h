@@ -16,6 +16,10 @@ struct PipelineOptions {
   std::string config;                  // experiment ini
   std::vector<std::string> overrides;  // "section.key=value"
   bool dry_run = false;                // print the stages, run nothing
+  // Write the plan as JSON to this path ("-": stdout, and nothing else there), run nothing: the
+  // run root and every stage with its id, kind, resource class, command line, the paths it reads
+  // and writes, and the ids of the stages it depends on (configs/experiments/README.md).
+  std::string plan_json;
   // Runs one stage's command line (subcommand first) in this process and returns its exit
   // code. The command-line layer supplies it (its subcommand registry), so the pipeline plans
   // and orders stages without depending on the CLI.
