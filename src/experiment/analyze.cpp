@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 // One model's test predictions, re-ordered to the seed's reference id order.
-struct Model {
+struct RunPredictions {
   std::string file;
   PredictionFile p;
   Predictions probs;               // [n, C] in reference order
@@ -40,13 +40,13 @@ struct Model {
 
 struct SeedRuns {
   int seed = 0;
-  std::map<std::string, Model> models;  // run folder name → predictions
+  std::map<std::string, RunPredictions> models;  // run folder name → predictions
 };
 
 // ---- discovery ------------------------------------------------------------------------------
 
-Model load_model(const std::string& file, const std::vector<int64_t>* reference_ids, const std::string& reference_file) {
-  Model m;
+RunPredictions load_model(const std::string& file, const std::vector<int64_t>* reference_ids, const std::string& reference_file) {
+  RunPredictions m;
   m.file = file;
   m.p = read_predictions(file);
   const size_t n = m.p.ids.size(), C = static_cast<size_t>(m.p.C);
@@ -95,7 +95,7 @@ std::string checkpoint_of_run(const fs::path& run_dir) {
 // test set of its task and seed: one copied from another run, or left from an older model or
 // split, would put another model's numbers in this row. Checked against the files that are
 // there; a tree without checkpoints or data (results copied alone) is read unchecked.
-void require_provenance(const Model& m, const std::string& checkpoint, const std::string& test_set,
+void require_provenance(const RunPredictions& m, const std::string& checkpoint, const std::string& test_set,
                         std::map<std::string, std::string>& sha_cache) {
   auto sha_of = [&](const std::string& path) -> const std::string& {
     auto it = sha_cache.find(path);
@@ -145,7 +145,7 @@ std::vector<std::pair<std::string, std::vector<SeedRuns>>> discover(const std::s
           warnings.push_back(file + " missing (run not finished?)");
           continue;
         }
-        const Model& loaded = runs.models.emplace(name, load_model(file, ref, ref_file)).first->second;
+        const RunPredictions& loaded = runs.models.emplace(name, load_model(file, ref, ref_file)).first->second;
         require_provenance(loaded, checkpoint_of_run(rd), test_set, sha_cache);
         if (!ref) {
           ref = &runs.models.at(name).p.ids;
@@ -161,13 +161,13 @@ std::vector<std::pair<std::string, std::vector<SeedRuns>>> discover(const std::s
 
 // ---- per-row computation --------------------------------------------------------------------
 
-std::vector<uint8_t> correctness(const Model& m) {
+std::vector<uint8_t> correctness(const RunPredictions& m) {
   std::vector<uint8_t> c(static_cast<size_t>(m.probs.n));
   for (int i = 0; i < m.probs.n; ++i) c[static_cast<size_t>(i)] = m.probs.argmax(i) == m.labels[static_cast<size_t>(i)];
   return c;
 }
 
-double mean_sq_error(const Model& m) {
+double mean_sq_error(const RunPredictions& m) {
   double s = 0;
   for (int i = 0; i < m.probs.n; ++i) {
     double d = m.probs.probs[static_cast<size_t>(i)] - m.targets[static_cast<size_t>(i)];
@@ -177,7 +177,7 @@ double mean_sq_error(const Model& m) {
 }
 
 // Error in squared loss: Brier score vs one-hot labels, or MSE vs regression targets.
-double squared_error(const Model& m) {
+double squared_error(const RunPredictions& m) {
   return m.regression() ? mean_sq_error(m) : squared_error_to_labels(m.probs, m.labels);
 }
 
@@ -221,7 +221,7 @@ int64_t cluster_of(int64_t id, int64_t divisor) {
 // Misfit predicts the student's error (weak error − misfit) as a theorem only for squared loss
 // on a convex class over fixed strong features: here a linear probe (--freeze-backbone) trained
 // with loss squared. The student's config.ini (written by w2s train) says which it was.
-json misfit_setting(const Model& student, const std::string& loss) {
+json misfit_setting(const RunPredictions& student, const std::string& loss) {
   const std::string ini = (fs::path(student.file).parent_path() / "config.ini").string();
   std::string reason;
   if (loss != "squared") {
@@ -239,9 +239,9 @@ json misfit_setting(const Model& student, const std::string& loss) {
 }
 
 struct Triple {
-  const Model* weak;
-  const Model* student;
-  const Model* ceiling;
+  const RunPredictions* weak;
+  const RunPredictions* student;
+  const RunPredictions* ceiling;
   int seed;
 };
 
@@ -639,12 +639,12 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
     for (const SeedRuns& sr : seeds) {
       for (const auto& [name, model] : sr.models) {
         std::smatch m;
-        auto gt = [&](const std::string& size) -> const Model* {
+        auto gt = [&](const std::string& size) -> const RunPredictions* {
           auto it = sr.models.find("gt-" + size);
           return it == sr.models.end() ? nullptr : &it->second;
         };
         if (std::regex_match(name, m, student_re)) {
-          const Model *w = gt(m[1]), *c = gt(m[2]);
+          const RunPredictions *w = gt(m[1]), *c = gt(m[2]);
           if (!w || !c) {
             report["warnings"].push_back(strfmt("%s seed %d: %s lacks gt-%s or gt-%s predictions", task.c_str(), sr.seed,
                                                 name.c_str(), m[1].str().c_str(), m[2].str().c_str()));
@@ -653,7 +653,7 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
           students[{m[1], m[2], m[3]}].push_back({w, &model, c, sr.seed});
         } else if (std::regex_match(name, m, chain_re)) {
           std::vector<std::string> sizes = split(m[1], '-');
-          const Model *w = gt(sizes.front()), *c = gt(sizes.back());
+          const RunPredictions *w = gt(sizes.front()), *c = gt(sizes.back());
           if (w && c) chains[{m[1], m[2]}].push_back({w, &model, c, sr.seed});
         }
       }

@@ -97,8 +97,8 @@ std::vector<int64_t> rows_of(const InferenceBatches& batches) {
   return rows;
 }
 
-HeadForward head_forward(Gpt2& model) {
-  return {model.config(), [&model](const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) {
+HeadForward head_forward(Model& model, const ModelConfig& config) {
+  return {config, [&model](const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) {
             model.classifier_forward(tokens, lengths, B, T, logits);
           }};
 }

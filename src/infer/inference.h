@@ -69,7 +69,10 @@ struct HeadForward {
   ModelConfig config;
   std::function<void(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits)> forward;
 };
-HeadForward head_forward(Gpt2& model);  // refers to the model: it must outlive the result
+// The head of a model on either device (model/model.h); it refers to the model, which must
+// outlive the result.
+HeadForward head_forward(Model& model, const ModelConfig& config);
+inline HeadForward head_forward(Gpt2& model) { return head_forward(model, model.config()); }
 
 // The head's outputs for one batch of rows: logits [n, C], and probs = softmax(logits / T)
 // (regression: the prediction itself). `eb` is scratch space; it holds the batch afterwards.

@@ -24,10 +24,7 @@ InferenceModel::InferenceModel(const std::string& ckpt, const ProcessGrid& grid,
   if (device == Device::Cpu) return;
   gpu_ = GpuModel::create(*cpu_);
   if (grid.is_root()) log_info(strfmt("  model on GPU %d (bf16, plain attention kernels)", gpu_->device()));
-  GpuModel* m = gpu_.get();
-  head_.forward = [m](const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) {
-    m->classifier_forward(tokens, lengths, B, T, logits);
-  };
+  head_ = head_forward(*gpu_, cpu_->config());
 }
 
 InferenceModel::~InferenceModel() = default;

@@ -10,11 +10,12 @@
 
 #include "comm/process_grid.h"
 #include "model/config.h"
+#include "model/model.h"
 #include "model/params.h"
 
 namespace w2s {
 
-class Gpt2 {
+class Gpt2 final : public Model {
  public:
   // Parameters initialised from Philox(seed); the flat layout's buckets are padded to `align`
   // (the DP size when ZeRO-1 slices them) and hold ~bucket_elems elements each.
@@ -30,7 +31,7 @@ class Gpt2 {
   std::vector<float>& grads() { return grads_; }
   float* param(int i) { return params_.data() + layout_.offset[static_cast<size_t>(i)]; }
   float* grad(int i) { return grads_.data() + layout_.offset[static_cast<size_t>(i)]; }
-  void zero_grads();
+  void zero_grads() override;
 
   // Called during backward with the index of the first parameter whose gradient is final
   // (every parameter at or after it is done): gradient buckets start reducing early.
@@ -39,7 +40,7 @@ class Gpt2 {
   // --- LM head: tokens [B, T], targets [B, T] (−1 = ignore). Returns Σ of per-token losses.
   // With backward, gradients of grad_scale · Σ losses accumulate into grads().
   double lm_forward(const int32_t* tokens, const int32_t* targets, int B, int T, float* token_loss = nullptr);
-  double lm_forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T, float grad_scale);
+  double lm_forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T, float grad_scale) override;
 
   // Logits of this rank's vocabulary slice [B·T, padded_vocab/tp] (the full vocabulary at
   // tp = 1; columns ≥ vocab_size are padding). For inspection and tests; training never forms it.
@@ -47,10 +48,17 @@ class Gpt2 {
 
   // --- Classification head on the final-LayerNorm state of each example's last real token
   // (position lengths[b] − 1). logits [B, num_classes].
-  void classifier_forward(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits);
+  void classifier_forward(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) override;
   // Backward of the last classifier_forward from dlogits [B, num_classes]. With
   // backbone = false only the head's gradient is computed (linear probe).
-  void classifier_backward(const float* dlogits, bool backbone = true);
+  void classifier_backward(const float* dlogits, bool backbone = true) override;
+
+  // Model: the CPU model is its own master copy; backward hands finished buckets to
+  // on_grads_ready as it goes.
+  const char* device_name() const override { return "cpu"; }
+  bool host_grads_during_backward() const override { return true; }
+  void grads_to_host() override {}
+  void params_from_host() override {}
 
   // Bytes of activation memory currently held (for reports).
   size_t activation_bytes() const;

@@ -20,10 +20,11 @@ namespace {
 template <class Storage>
 class CudaGpuModel final : public GpuModel {
  public:
-  CudaGpuModel(Gpt2& host, int device) : device_(device), model_(host.config(), host.layout(), host.params()) {}
+  CudaGpuModel(Gpt2& host, int device)
+      : host_(host), device_(device), model_(host.config(), host.layout(), host.params()) {}
   int device() const override { return device_; }
-  void upload_params(const std::vector<float>& p) override { model_.set_params(p); }
-  void download_grads(std::vector<float>& g) override { model_.grads_to_host(g); }
+  void params_from_host() override { model_.set_params(host_.params()); }
+  void grads_to_host() override { model_.grads_to_host(host_.grads()); }
   void zero_grads() override { model_.zero_grads(); }
   void classifier_forward(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) override {
     model_.classifier_forward(tokens, lengths, B, T, logits);
@@ -34,6 +35,7 @@ class CudaGpuModel final : public GpuModel {
   }
 
  private:
+  Gpt2& host_;  // the master copy
   int device_;
   cuda::Gpt2Cuda<Storage> model_;
 };

@@ -1,4 +1,4 @@
-// A CPU model's weights on the GPU (Gpt2Cuda<bf16>, or Gpt2Cuda<float> with
+// A CPU model's weights on the GPU, as a Model (model/model.h) (Gpt2Cuda<bf16>, or Gpt2Cuda<float> with
 // W2S_CUDA_PRECISION=fp32 in the environment; tp = 1), behind an interface that needs no
 // CUDA headers, so the trainer and the inference code can use it in every build. The CPU Gpt2
 // stays the master copy: checkpoints, the optimizer and DP gradient sync keep working on host
@@ -13,7 +13,7 @@
 
 namespace w2s {
 
-class GpuModel {
+class GpuModel : public Model {
  public:
   // Needs tp = 1 (a Gpt2 of one TP rank), a visible GPU (chosen by node-local rank) and the
   // CUDA backend; each missing one is a clear error. Copies the model's current weights.
@@ -22,14 +22,11 @@ class GpuModel {
   static void require_available();
   virtual ~GpuModel() = default;
 
-  virtual int device() const = 0;
-  virtual void upload_params(const std::vector<float>& host_params) = 0;  // the CPU layout
-  virtual void download_grads(std::vector<float>& host_grads) = 0;        // overwrites
-  virtual void zero_grads() = 0;
-  // As Gpt2's methods of the same names, on host inputs and outputs.
-  virtual void classifier_forward(const int32_t* tokens, const int32_t* lengths, int B, int T, float* logits) = 0;
-  virtual void classifier_backward(const float* dlogits, bool backbone) = 0;
-  virtual double lm_forward_backward(const int32_t* tokens, const int32_t* targets, int B, int T, float scale) = 0;
+  virtual int device() const = 0;  // the CUDA device index
+  const char* device_name() const override { return "cuda"; }
+  bool host_grads_during_backward() const override { return false; }
+  // grads_to_host() overwrites the host model's gradients; params_from_host() uploads its
+  // weights (the CPU layout) to the master and compute copies on the device.
 };
 
 }  // namespace w2s

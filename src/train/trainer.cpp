@@ -104,6 +104,7 @@ class Trainer {
   ModelConfig model_cfg_;
   std::unique_ptr<Gpt2> model_;      // the master copy: optimizer, checkpoints, DP sync
   std::unique_ptr<GpuModel> gpu_;    // --device cuda: forward/backward on the GPU
+  Model* compute_ = nullptr;         // what computes forward/backward: model_ or gpu_
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<SupervisedData> sup_;
@@ -219,7 +220,7 @@ void Trainer::save(int64_t step, const std::string& path, bool with_optimizer) {
 }
 
 void Trainer::prepare_sync(bool last) {
-  if (gpu_) {  // gradients reach the host only after the backward: no per-bucket hook
+  if (!compute_->host_grads_during_backward()) {  // gradients reach the host after backward
     if (last) sync_->begin(model_->grads().data());
     return;
   }
@@ -232,23 +233,18 @@ void Trainer::prepare_sync(bool last) {
 }
 
 void Trainer::grads_ready() {
-  if (gpu_) gpu_->download_grads(model_->grads());
-  sync_->on_ready(0);  // launches whatever the backward's hook has not (all of it on the GPU)
+  compute_->grads_to_host();
+  sync_->on_ready(0);  // launches whatever the backward's hook has not (all of it on a device)
 }
 
 void Trainer::classifier_forward(const ExampleBatch& b, float* logits) {
-  if (gpu_) gpu_->classifier_forward(b.tokens.data(), b.lengths.data(), b.n, b.T, logits);
-  else model_->classifier_forward(b.tokens.data(), b.lengths.data(), b.n, b.T, logits);
+  compute_->classifier_forward(b.tokens.data(), b.lengths.data(), b.n, b.T, logits);
 }
 
-void Trainer::classifier_backward(const float* dlogits) {
-  if (gpu_) gpu_->classifier_backward(dlogits, !cfg_.freeze_backbone);
-  else model_->classifier_backward(dlogits, !cfg_.freeze_backbone);
-}
+void Trainer::classifier_backward(const float* dlogits) { compute_->classifier_backward(dlogits, !cfg_.freeze_backbone); }
 
 double Trainer::lm_forward_backward(const int32_t* inputs, const int32_t* targets, int n, float scale) {
-  return gpu_ ? gpu_->lm_forward_backward(inputs, targets, n, T_, scale)
-              : model_->lm_forward_backward(inputs, targets, n, T_, scale);
+  return compute_->lm_forward_backward(inputs, targets, n, T_, scale);
 }
 
 // Every DP rank computes the logits of its slice; an all-reduce assembles the micro-step's
@@ -434,8 +430,10 @@ int64_t Trainer::resume_or_initialise(int64_t total) {
 }
 
 void Trainer::attach_device() {
+  compute_ = model_.get();
   if (cfg_.device != "cuda") return;
   gpu_ = GpuModel::create(*model_);
+  compute_ = gpu_.get();
   if (grid_.is_root())
     log_info(strfmt("forward/backward on GPU %d (bf16; optimizer, gradient sync and checkpoints on the host)",
                     gpu_->device()));
@@ -475,7 +473,7 @@ void Trainer::log_run_start(int64_t total) const {
 Trainer::StepOutcome Trainer::forward_backward_step(int64_t step, int64_t total) {
   const bool lm = cfg_.objective == "lm";
   model_->zero_grads();
-  if (gpu_) gpu_->zero_grads();
+  if (compute_ != model_.get()) compute_->zero_grads();
   const double step_frac = static_cast<double>(step) / static_cast<double>(total);
   const int64_t micro_steps = sampler_->micro_steps();
   double loss_sum = 0.0;
@@ -531,7 +529,7 @@ void Trainer::guard_and_update(int64_t step, const StepOutcome& out, LoopState& 
     throw RuntimeError(strfmt("step %lld: the update made the weights non-finite (learning rate %g): stopping; the "
                               "last good checkpoint (%s) is left intact",
                               static_cast<long long>(step), out.lr, ckpt_path().c_str()));
-  if (gpu_) gpu_->upload_params(model_->params());
+  compute_->params_from_host();
 }
 
 void Trainer::log_progress(int64_t step, int64_t start, int64_t end, int64_t total, const StepOutcome& out,
