@@ -11,12 +11,12 @@
 // speeches enter as their task passages (one document each), so exclusion works passage by passage.
 // With sotu_headers every SOTU document leads with its speech's year ("1861: ") or year and party
 // ("1861 Republican: "): pretraining then states which party gave each year's speech, so that an
-// experiment can ask whether weak supervision elicits what the strong model has read
-// (docs/results.md §7). Exclusion still finds a test passage in its headed document.
+// experiment can ask whether weak supervision elicits what the strong model has read.
+// Exclusion still finds a test passage in its headed document.
 // With sotu_facts the corpus also holds that many short lists, "1861 Republican" per line for every
 // speech, each list in its own seeded order (so that a line is recalled from its year, not from
 // the lines around it): the dense form of the same fact, as a real LM has read lists of
-// presidents many times (docs/results.md §9). They hold no passage text, so exclusion keeps them.
+// presidents many times. They hold no passage text, so exclusion keeps them.
 #include <algorithm>
 #include <unordered_set>
 

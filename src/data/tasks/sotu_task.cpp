@@ -6,7 +6,7 @@
 // test passage's speech (and year) has other passages in training: the task is then to recognise
 // the speech (its era, topics, year) rather than to generalise to unseen ones.
 // With year_prefix each passage starts with "YYYY: ", the year of its speech: the text alone
-// carries little party signal for small models (docs/results.md), the year a graded one
+// carries little party signal for small models, the year a graded one
 // (coarse era → party is easy, the exact administration from nearby years is harder).
 // With year_suffix each passage ends with "\nYYYY " instead: the input then stops where a corpus
 // with party headers ("1861 Republican: ", or the facts lists of convert corpus --sotu-facts) has
