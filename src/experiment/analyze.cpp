@@ -17,6 +17,7 @@
 #include "core/sha256.h"
 #include "core/strings.h"
 #include "io/checkpoint.h"
+#include "experiment/declaration.h"
 #include "experiment/metrics.h"
 #include "experiment/run_layout.h"
 #include "io/predictions.h"
@@ -689,7 +690,11 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
   report["supervisor_choice"] = supervisor_choice(report["rows"]);
   report["rank_correlations"] = rank_correlations(report["rows"]);
   report["median_pgr"] = median_over_pairs(report["rows"], row_inputs, o);
-  return {report, render_table(report)};
+  std::set<int> seeds_found;
+  for (const auto& [task, seeds] : tasks)
+    for (const SeedRuns& sr : seeds) seeds_found.insert(sr.seed);
+  report["declaration"] = declaration_status(o.root, std::vector<int>(seeds_found.begin(), seeds_found.end()));
+  return {report, render_table(report) + "\n" + declaration_line(report["declaration"]) + "\n"};
 }
 
 AnalyzeResult write_experiment_report(const AnalyzeOptions& options, std::string out) {

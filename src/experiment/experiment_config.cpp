@@ -150,6 +150,8 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"finetune.kd_temperature", dbl("finetune.kd_temperature", &ExperimentConfig::kd_temperature, kPositive)},
       {"label.batch", i32("label.batch", &ExperimentConfig::label_batch, kAtLeastOne)},
       {"analyze.resamples", i32("analyze.resamples", &ExperimentConfig::resamples, kAtLeastOne)},
+      {"analyze.primary_pair", str(&ExperimentConfig::primary_pair)},
+      {"analyze.primary_loss", str(&ExperimentConfig::primary_loss)},
   };
   return keys;
 }
@@ -238,6 +240,15 @@ void validate(ExperimentConfig& c) {
     if (!known(w) || !known(s) || w == s) throw UsageError(f + ": pair " + w + ":" + s + " is not two listed sizes");
   for (auto& m : c.bootstrap)
     if (!known(m)) throw UsageError(f + ": bootstrap size '" + m + "' is not in experiment.sizes");
+  if (c.primary_pair.empty() != c.primary_loss.empty())
+    throw UsageError(f + ": analyze.primary_pair and analyze.primary_loss are declared together");
+  if (!c.primary_pair.empty()) {
+    auto is_pair = [&](auto& p) { return p.first + ":" + p.second == c.primary_pair; };
+    if (std::none_of(c.pairs.begin(), c.pairs.end(), is_pair))
+      throw UsageError(f + ": analyze.primary_pair '" + c.primary_pair + "' is not one of the experiment's pairs");
+    if (std::find(c.losses.begin(), c.losses.end(), c.primary_loss) == c.losses.end())
+      throw UsageError(f + ": analyze.primary_loss '" + c.primary_loss + "' is not in experiment.losses");
+  }
   if (!c.bootstrap.empty() && c.bootstrap.size() < 3)
     throw UsageError(f + ": experiment.bootstrap needs a chain of at least 3 sizes");
   if (c.tokenizer != "byte" && c.tokenizer != "gpt2") throw UsageError(f + ": experiment.tokenizer: byte or gpt2");

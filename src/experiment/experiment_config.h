@@ -79,6 +79,10 @@ struct ExperimentConfig {
   // labeling and analysis
   int label_batch = 64;
   int resamples = 1000;
+  // The declared primary comparison (analyze.primary_pair = weak:strong, analyze.primary_loss):
+  // recorded in the run's declaration before any stage runs (experiment/declaration.h).
+  std::string primary_pair;
+  std::string primary_loss;
 
   const SizeSpec& size(const std::string& name) const;
   // Data settings of a task: its task.<name>.* override, else data.*.

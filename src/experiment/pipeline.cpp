@@ -20,6 +20,7 @@
 #include "data/token_dataset.h"
 #include "io/checkpoint.h"
 #include "experiment/analyze.h"
+#include "experiment/declaration.h"
 #include "experiment/experiment_config.h"
 #include "io/label_shards.h"
 #include "io/predictions.h"
@@ -174,7 +175,8 @@ std::string shell_line(const std::vector<std::string>& cmd) {
 class Pipeline {
  public:
   Pipeline(ExperimentConfig cfg, const PipelineOptions& o)
-      : cfg_(std::move(cfg)), dry_run_(o.dry_run), plan_json_(o.plan_json), run_command_(o.run_command) {}
+      : cfg_(std::move(cfg)), overrides_(o.overrides), dry_run_(o.dry_run), plan_json_(o.plan_json),
+        run_command_(o.run_command) {}
   int run();
 
  private:
@@ -193,11 +195,13 @@ class Pipeline {
   std::vector<std::string> finetune_args(const std::string& size, int seed) const;
   std::string init_of(const std::string& size) const;
   void execute(const Stage& s, size_t index);
+  void declare() const;
   void link(Stage& s, size_t earlier) const;
   Stage analyze_stage() const;
   nlohmann::ordered_json plan_json() const;
 
   ExperimentConfig cfg_;
+  std::vector<std::string> overrides_;  // --set section.key=value
   bool dry_run_;
   std::string plan_json_;
   std::function<int(const std::vector<std::string>&)> run_command_;
@@ -563,6 +567,22 @@ void Pipeline::execute(const Stage& s, size_t index) {
   log_info(strfmt("    (%.1f s)", t.seconds()));
 }
 
+// Before the first stage: the declaration of what this run measures (configuration, seeds,
+// primary pair and loss), or an amendment saying what changed since it (experiment/declaration.h).
+void Pipeline::declare() const {
+  if (world_rank() != 0) return;
+  ExperimentState now;
+  now.config = cfg_.path;
+  now.config_sha256 = sha256_hex(read_text_file(cfg_.path) + "\n--set " + join(overrides_, "\n--set "));
+  now.seeds = cfg_.seeds;
+  now.primary_pair = cfg_.primary_pair;
+  now.primary_loss = cfg_.primary_loss;
+  make_dirs(cfg_.out);
+  for (const std::string& change : declare_or_amend(cfg_.out, now))
+    log_warn("the experiment changed after its declaration (" + cfg_.out + "/declaration.json): " + change +
+             "; the report will say so");
+}
+
 int Pipeline::run() {
   Timer total;
   plan();
@@ -593,6 +613,7 @@ int Pipeline::run() {
   // The root is this pipeline's until the report is written: a second pipeline on it would
   // redo or remove the stages this one is running. (Each stage also locks its own folder.)
   const OutputLock lock = lock_output_folder(cfg_.out, "w2s pipeline --config " + cfg_.path);
+  declare();
   for (size_t i = 0; i < stages_.size(); ++i) execute(stages_[i], i);
   log_info(strfmt("pipeline: all %zu stages complete in %s; analysis follows", stages_.size(),
                   human_duration(total.seconds()).c_str()));

@@ -4,6 +4,8 @@
 # whose weights changed after it was written are each caught; the stage that owns the output
 # runs again and the final report equals the clean run's. `w2s analyze` refuses the copied
 # predictions, and `w2s eval` refuses the changed checkpoint, each naming the file (exit 2).
+# (4) The declaration: the clean run's report is "as declared"; adding a seed afterwards is
+# recorded and the report says "changed after declaration".
 source "$(dirname "$0")/lib_tiny.sh"
 make_task data 120 40
 $PY -c '
@@ -38,11 +40,16 @@ batch_size = 16
 lr = 3e-3
 [analyze]
 resamples = 50
+primary_pair = s1:s2
+primary_loss = xent
 INI
 SD=run/toy/seed-0
 SPLIT=run/data/toy/split-0
 
-pipeline() { "$W2S_BIN" pipeline --config tiny.ini > "$1" 2>&1 || { tail -20 "$1"; fail "pipeline failed ($1)"; }; }
+pipeline() {
+  local log="$1"; shift
+  "$W2S_BIN" pipeline --config tiny.ini "$@" > "$log" 2>&1 || { tail -20 "$log"; fail "pipeline failed ($log)"; }
+}
 # rerun_of LOG: the stage lines of LOG that ran (were not skipped).
 rerun_of() { grep '^\[' "$1" | grep -v "skipped" || true; }
 same_report() {
@@ -58,6 +65,8 @@ echo "clean run"
 pipeline run1.log
 cp run/report.json clean-report.json
 check "$(grep -c '^\[' run1.log) stages"
+grep -q 'primary s1:s2 xent): as declared' run/report.md || fail "the clean run's report is not 'as declared': $(tail -3 run/report.md)"
+check "declared before the first stage: $(grep -o 'Declaration.*' run/report.md)"
 
 echo "(1) a label set written by another model"
 "$W2S_BIN" label --model $SD/gt-s2/ckpt.h5 --data $SPLIT/train_b.h5 --out-dir foreign > foreign.log
@@ -104,4 +113,19 @@ grep -q "gt-s1/ckpt.h5: parameters do not match" run-ckpt.log || fail "the chang
 rerun_of run-ckpt.log | grep -q "ground truth s1, toy seed 0" || fail "the changed model was not trained again"
 same_report "(3)"
 check "changed weights caught, the run trained again, report unchanged"
+
+echo "(4) a seed added after the declaration"
+pipeline run-seed.log --set "experiment.seeds=0 1"
+grep -q "the experiment changed after its declaration .*seeds 0 -> 0 1" run-seed.log ||
+  fail "the pipeline did not warn about the added seed: $(grep -i declar run-seed.log)"
+$PY - <<'PYEOF' || fail "report.json does not mark the change"
+import json
+d = json.load(open("run/report.json"))["declaration"]
+assert d["status"] == "changed after declaration", d
+assert d["declared"]["seeds"] == [0], d
+assert any("seeds 0 -> 0 1" in c for c in d["changes"]), d
+PYEOF
+grep -q "CHANGED: .*seeds 0 -> 0 1" run/report.md || fail "report.md does not show the change"
+[ "$(wc -l < run/amendments.jsonl)" -eq 1 ] || fail "expected one amendment"
+check "the report says: $(grep -o 'CHANGED.*' run/report.md | head -1)"
 echo PASS
