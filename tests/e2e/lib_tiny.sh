@@ -49,3 +49,23 @@ setup_tiny() {
 
 # losses_of RUN_DIR: the loss column of metrics.jsonl, one per line.
 losses_of() { $PY -c 'import json,sys; [print(json.loads(l)["loss"]) for l in open(sys.argv[1])]' "$1/metrics.jsonl"; }
+
+# A tiny experiment's ingredients, for the pipeline tests:
+# write_tiny_family N: m1.ini … mN.ini, size k with k layers of width 16k.
+write_tiny_family() {
+  local s
+  for s in $(seq 1 "$1"); do printf 'n_layer = %d\nn_head = 2\nd_model = %d\nn_ctx = 64\n' "$s" $((16 * s)) > "m$s.ini"; done
+}
+# write_tiny_corpus: corpus.jsonl, the task's training texts (data/train.jsonl) three times over.
+write_tiny_corpus() {
+  $PY -c '
+import json
+with open("corpus.jsonl", "w") as f:
+    for l in open("data/train.jsonl"): f.write(json.dumps({"txt": json.loads(l)["txt"] * 3}) + "\n")'
+}
+# tiny_sections N: the [task.toy] and [model.sK] sections over data/ and m1.ini … mN.ini.
+tiny_sections() {
+  local s
+  printf '[task.toy]\ntrain = data/train.jsonl\ntest = data/test.jsonl\n'
+  for s in $(seq 1 "$1"); do printf '[model.s%d]\nconfig = m%d.ini\n' "$s" "$s"; done
+}

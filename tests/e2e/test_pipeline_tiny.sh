@@ -4,12 +4,9 @@
 # every stage, and a run after deleting one student's checkpoint redoes only that student.
 source "$(dirname "$0")/lib_tiny.sh"
 make_task data 160 60
-$PY -c '
-import json
-with open("corpus.jsonl", "w") as f:
-    for l in open("data/train.jsonl"): f.write(json.dumps({"txt": json.loads(l)["txt"] * 3}) + "\n")'
-for s in 1 2 3; do printf 'n_layer = %d\nn_head = 2\nd_model = %d\nn_ctx = 64\n' $s $((16 * s)) > m$s.ini; done
-cat > tiny.ini <<INI
+write_tiny_corpus
+write_tiny_family 3
+{ cat <<INI
 [experiment]
 out = run
 tasks = toy
@@ -17,15 +14,9 @@ sizes = s1 s2 s3
 losses = xent auxconf
 seeds = 0 1
 bootstrap = s1 s2 s3
-[task.toy]
-train = data/train.jsonl
-test = data/test.jsonl
-[model.s1]
-config = m1.ini
-[model.s2]
-config = m2.ini
-[model.s3]
-config = m3.ini
+INI
+tiny_sections 3
+cat <<INI
 [data]
 max_len = 64
 [pretrain]
@@ -40,6 +31,7 @@ lr = 3e-3
 [analyze]
 resamples = 200
 INI
+} > tiny.ini
 
 echo "full pipeline under 2 ranks"
 "${MPIRUN[@]}" -n 2 "$W2S_BIN" pipeline --config tiny.ini > run1.log 2>&1 || { tail -30 run1.log; fail "pipeline failed"; }

@@ -105,8 +105,8 @@ check "--plan-json - with --dry-run refused: $(grep -o 'both write to stdout' bo
 
 echo "plan of an own-JSONL experiment with a bootstrapping chain"
 make_task data 160 60
-for s in 1 2 3; do printf 'n_layer = %d\nn_head = 2\nd_model = %d\nn_ctx = 64\n' $s $((16 * s)) > m$s.ini; done
-cat > chain.ini <<INI
+write_tiny_family 3
+{ cat <<INI
 [experiment]
 out = chain
 tasks = toy
@@ -114,18 +114,13 @@ sizes = s1 s2 s3
 losses = xent auxconf
 seeds = 0 1
 bootstrap = s1 s2 s3
-[task.toy]
-train = data/train.jsonl
-test = data/test.jsonl
-[model.s1]
-config = m1.ini
-[model.s2]
-config = m2.ini
-[model.s3]
-config = m3.ini
+INI
+tiny_sections 3
+cat <<INI
 [finetune]
 kd_temperature = 2
 INI
+} > chain.ini
 "$W2S_BIN" pipeline --config chain.ini --plan-json > chain-plan.json || fail "--plan-json of chain.ini failed"
 "$W2S_BIN" pipeline --config chain.ini --dry-run > chain-dry.log
 check_plan chain-plan.json chain-dry.log || fail "the chain plan is wrong"

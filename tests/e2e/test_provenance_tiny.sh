@@ -8,25 +8,18 @@
 # recorded and the report says "changed after declaration".
 source "$(dirname "$0")/lib_tiny.sh"
 make_task data 120 40
-$PY -c '
-import json
-with open("corpus.jsonl", "w") as f:
-    for l in open("data/train.jsonl"): f.write(json.dumps({"txt": json.loads(l)["txt"] * 3}) + "\n")'
-for s in 1 2; do printf 'n_layer = %d\nn_head = 2\nd_model = %d\nn_ctx = 64\n' $s $((16 * s)) > m$s.ini; done
-cat > tiny.ini <<INI
+write_tiny_corpus
+write_tiny_family 2
+{ cat <<INI
 [experiment]
 out = run
 tasks = toy
 sizes = s1 s2
 losses = xent
 seeds = 0
-[task.toy]
-train = data/train.jsonl
-test = data/test.jsonl
-[model.s1]
-config = m1.ini
-[model.s2]
-config = m2.ini
+INI
+tiny_sections 2
+cat <<INI
 [data]
 max_len = 64
 [pretrain]
@@ -43,6 +36,7 @@ resamples = 50
 primary_pair = s1:s2
 primary_loss = xent
 INI
+} > tiny.ini
 SD=run/toy/seed-0
 SPLIT=run/data/toy/split-0
 

@@ -15,6 +15,7 @@
 #include "data/token_dataset.h"
 #include "io/h5.h"
 #include "train/trainer.h"
+#include "tiny_data.h"
 
 namespace w2s::test {
 
@@ -60,26 +61,6 @@ inline ModelConfig tiny_model() {
   c.vocab_size = 258;
   c.tokenizer = "byte";
   return c;
-}
-
-// A classification dataset whose label depends on the tokens (so training moves the loss).
-inline void write_tiny_classification(const std::string& path, int n, int C = 2) {
-  TokenDatasetInfo info;
-  info.num_classes = C;
-  info.max_len = 16;
-  info.pad_id = 257;
-  info.tokenizer = "byte";
-  info.split = "train";
-  std::vector<TokenizedExample> rows;
-  for (int i = 0; i < n; ++i) {
-    TokenizedExample e;
-    e.id = 1000 + 7 * i;
-    int len = 4 + static_cast<int>(philox4x32(5, 1, static_cast<uint64_t>(i))[0] % 12);
-    for (int t = 0; t < len; ++t) e.tokens.push_back(static_cast<int32_t>(philox4x32(5, 2, static_cast<uint64_t>(i * 64 + t))[0] % 256));
-    e.label = (e.tokens[0] + e.tokens[len - 1]) % C;
-    rows.push_back(e);
-  }
-  write_token_dataset(path, info, rows);
 }
 
 inline void write_tiny_lm(const std::string& path, int docs) {

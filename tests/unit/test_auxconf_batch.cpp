@@ -12,6 +12,7 @@
 #include "data/token_dataset.h"
 #include "loss/losses.h"
 #include "test_util.h"
+#include "tiny_data.h"
 #include "train/trainer.h"
 
 using namespace w2s;
@@ -26,26 +27,6 @@ LossConfig auxconf() {
   return cfg;
 }
 
-// A classification dataset whose label depends on the tokens, so training moves the loss.
-void write_classification(const std::string& path, int n) {
-  TokenDatasetInfo info;
-  info.num_classes = 2;
-  info.max_len = 16;
-  info.pad_id = 257;
-  info.tokenizer = "byte";
-  info.split = "train";
-  std::vector<TokenizedExample> rows;
-  for (int i = 0; i < n; ++i) {
-    TokenizedExample e;
-    e.id = 500 + 3 * i;
-    const int len = 4 + static_cast<int>(philox4x32(8, 1, static_cast<uint64_t>(i))[0] % 12);
-    for (int t = 0; t < len; ++t)
-      e.tokens.push_back(static_cast<int32_t>(philox4x32(8, 2, static_cast<uint64_t>(i * 64 + t))[0] % 256));
-    e.label = (e.tokens[0] + e.tokens[static_cast<size_t>(len - 1)]) % 2;
-    rows.push_back(e);
-  }
-  write_token_dataset(path, info, rows);
-}
 
 TrainConfig tiny_run(const std::string& data, const std::string& run_dir, int64_t micro_batch) {
   TrainConfig c;
@@ -100,7 +81,7 @@ TEST(AuxConfMicroBatch, MicroBatchesWithTheBatchThresholdMatchTheWholeBatch) {
 TEST(AuxConfMicroBatch, TrainingWithMicroBatchesMatchesOneBatch) {
   test::TempDir dir;
   const std::string data = dir.file("cls.h5");
-  write_classification(data, 64);
+  test::write_tiny_classification(data, 64);
   ProcessGrid grid = ProcessGrid::single();
   const TrainResult one = run_training(tiny_run(data, dir.file("one"), 16), grid, "one micro-step");
   const TrainResult four = run_training(tiny_run(data, dir.file("four"), 4), grid, "four micro-steps");

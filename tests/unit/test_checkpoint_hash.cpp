@@ -12,21 +12,12 @@
 #include "io/h5.h"
 #include "model/gpt2.h"
 #include "test_util.h"
+#include "tiny_data.h"
 
 using namespace w2s;
 
 namespace {
 
-ModelConfig tiny_config() {
-  ModelConfig cfg;
-  cfg.n_layer = 1;
-  cfg.n_head = 2;
-  cfg.d_model = 8;
-  cfg.n_ctx = 16;
-  cfg.vocab_size = 258;
-  cfg.num_classes = 2;
-  return cfg;
-}
 
 // Rewrites the first value of a stored dataset in place, as an outside tool would; returns the
 // value it had.
@@ -74,20 +65,20 @@ void expect_refused(const std::string& path, Fn fn) {
 TEST(CheckpointHash, WrittenAndVerified) {
   test::TempDir dir;
   ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(tiny_config(), grid.tp(), 5);
+  Gpt2 model(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 5);
   const std::string a = dir.file("a.h5"), b = dir.file("b.h5");
   save_checkpoint(a, model, nullptr, false, grid, TrainState{}, {});
   const std::string sha = read_checkpoint_info(a).params_sha256;
   EXPECT_EQ(sha.size(), 64u);
   EXPECT_TRUE(read_checkpoint_info(a).optim_sha256.empty());  // no optimizer state written
   EXPECT_NO_THROW(verify_checkpoint_content(a));
-  Gpt2 loaded(tiny_config(), grid.tp(), 6);
+  Gpt2 loaded(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 6);
   EXPECT_NO_THROW(load_checkpoint(a, loaded, nullptr, false, grid, {}));
   // The hash is of the content: the same tensors written by another writer hash the same.
-  write_full_checkpoint(b, tiny_config(), read_full_params(a), {});
+  write_full_checkpoint(b, test::byte_model_config(1, 2, 8, 16, 2), read_full_params(a), {});
   EXPECT_EQ(read_checkpoint_info(b).params_sha256, sha);
   // Different weights, a different hash.
-  Gpt2 other(tiny_config(), grid.tp(), 7);
+  Gpt2 other(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 7);
   save_checkpoint(b, other, nullptr, false, grid, TrainState{}, {});
   EXPECT_NE(read_checkpoint_info(b).params_sha256, sha);
 }
@@ -95,12 +86,12 @@ TEST(CheckpointHash, WrittenAndVerified) {
 TEST(CheckpointHash, ChangedWeightsAreRefusedOnEveryRead) {
   test::TempDir dir;
   ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(tiny_config(), grid.tp(), 5);
+  Gpt2 model(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 5);
   const std::string path = dir.file("ckpt.h5");
   save_checkpoint(path, model, nullptr, false, grid, TrainState{}, {});
   const float old = replace_first_value(path, "/params/h.0.mlp.c_fc.weight", 0.5f);
   expect_refused(path, [&] { verify_checkpoint_content(path); });
-  Gpt2 loaded(tiny_config(), grid.tp(), 6);
+  Gpt2 loaded(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 6);
   expect_refused(path, [&] { load_checkpoint(path, loaded, nullptr, false, grid, {}); });
   expect_refused(path, [&] { read_full_params(path); });
   // Restoring the value makes it whole again: the check is of the content, not of the file.
@@ -111,12 +102,12 @@ TEST(CheckpointHash, ChangedWeightsAreRefusedOnEveryRead) {
 TEST(CheckpointHash, CheckpointWithoutHashLoadsUnchecked) {
   test::TempDir dir;
   ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(tiny_config(), grid.tp(), 5);
+  Gpt2 model(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 5);
   const std::string path = dir.file("old.h5");
   save_checkpoint(path, model, nullptr, false, grid, TrainState{}, {});
   remove_root_attr(path, "params_sha256");
   replace_first_value(path, "/params/h.0.mlp.c_fc.weight", 0.5f);
   EXPECT_TRUE(read_checkpoint_info(path).params_sha256.empty());
-  Gpt2 loaded(tiny_config(), grid.tp(), 6);
+  Gpt2 loaded(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 6);
   EXPECT_NO_THROW(load_checkpoint(path, loaded, nullptr, false, grid, {}));
 }

@@ -5,6 +5,7 @@
 
 #include "io/checkpoint.h"
 #include "test_util.h"
+#include "tiny_data.h"
 #include "infer/inference_model.h"
 #ifdef W2S_HAVE_CUDA
 #include "core/cuda_check.h"
@@ -13,16 +14,6 @@
 namespace w2s {
 namespace {
 
-ModelConfig classifier_config() {
-  ModelConfig cfg;
-  cfg.n_layer = 2;
-  cfg.n_head = 2;
-  cfg.d_model = 16;
-  cfg.n_ctx = 32;
-  cfg.vocab_size = 258;
-  cfg.num_classes = 2;
-  return cfg;
-}
 
 TEST(InferenceModel, ParsesDevices) {
   EXPECT_EQ(parse_device("cpu"), Device::Cpu);
@@ -34,7 +25,7 @@ TEST(InferenceModel, ParsesDevices) {
 TEST(InferenceModel, CpuHeadIsTheModelsClassifier) {
   test::TempDir dir;
   ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(classifier_config(), grid.tp(), 5);
+  Gpt2 model(test::byte_model_config(2, 2, 16, 32, 2), grid.tp(), 5);
   float* score = model.param(model.table().score);
   for (int i = 0; i < 2 * 16; ++i) score[i] = 0.05f * static_cast<float>(i % 7) - 0.1f;
   save_checkpoint(dir.file("m.h5"), model, nullptr, false, grid, TrainState{}, {});
@@ -51,7 +42,7 @@ TEST(InferenceModel, CpuHeadIsTheModelsClassifier) {
 TEST(InferenceModel, CudaWithoutAGpuIsAnError) {
   test::TempDir dir;
   ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(classifier_config(), grid.tp(), 5);
+  Gpt2 model(test::byte_model_config(2, 2, 16, 32, 2), grid.tp(), 5);
   save_checkpoint(dir.file("m.h5"), model, nullptr, false, grid, TrainState{}, {});
 #ifdef W2S_HAVE_CUDA
   if (cuda::device_count() > 0) GTEST_SKIP() << "a GPU is visible: the no-GPU refusal is not reachable here";
