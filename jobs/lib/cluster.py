@@ -17,7 +17,8 @@ KEYS = {
     "cluster": {
         "name": "", "partition": "", "account": "", "qos": "", "launcher": "srun", "mpi": "pmix",
         "mpirun_args": "", "tasks_per_node": "1", "cpus_per_task": "1", "gpus_per_node": "0", "modules": "",
-        "setup": "", "signal_lead": "120", "max_requeues": "20", "sbatch_extra": "",
+        "setup": "", "signal_lead": "120", "max_requeues": "20", "save_every": "0",
+        "sbatch_extra": "",
     },
     "time": {"data": "", "pretrain": "", "train": "", "label": "", "eval": "", "analyze": "", "pipeline": ""},
 }
@@ -52,7 +53,7 @@ class Cluster:
     def _validate(self):
         if self.get("cluster.launcher") not in ("srun", "mpirun"):
             raise ClusterError(f"{self.path}: cluster.launcher must be srun or mpirun")
-        for key in ("tasks_per_node", "cpus_per_task", "gpus_per_node", "signal_lead", "max_requeues"):
+        for key in ("tasks_per_node", "cpus_per_task", "gpus_per_node", "signal_lead", "max_requeues", "save_every"):
             if not re.fullmatch(r"\d+", self.get("cluster." + key)):
                 raise ClusterError(f"{self.path}: cluster.{key} must be a whole number")
         if self.int("cluster.tasks_per_node") < 1:

@@ -73,13 +73,18 @@ class Plan:
         print(f"{what}: {len(self.stages)} stages -> {self.root} on cluster '{self.cluster.name}' "
               f"(logs and jobs.tsv in {log_dir(self.root)})")
 
-    @staticmethod
-    def stage_argv(stage):
+    def stage_argv(self, stage):
         # Training must resume from its checkpoint after a requeue; the pipeline already says so,
-        # a hand-written stage might not.
+        # a hand-written stage might not. Periodic checkpoints: the experiment's
+        # pretrain/finetune.save_every when it sets one (the plan then carries --save-every), else
+        # the cluster file's cluster.save_every (0: only at the end and on the preemption signal).
         argv = list(stage.argv)
-        if stage.kind in ("pretrain", "train") and "--resume" not in argv:
-            argv.append("--resume")
+        if stage.kind in ("pretrain", "train"):
+            if "--resume" not in argv:
+                argv.append("--resume")
+            every = self.cluster.int("cluster.save_every")
+            if every > 0 and "--save-every" not in argv:
+                argv += ["--save-every", str(every)]
         return argv
 
     def skip(self, stage):

@@ -134,6 +134,8 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"pretrain.lr", dbl("pretrain.lr", &ExperimentConfig::pretrain_lr, kPositive)},
       {"pretrain.warmup_steps", i32("pretrain.warmup_steps", &ExperimentConfig::pretrain_warmup, kNonNegative)},
       {"pretrain.weight_decay", dbl("pretrain.weight_decay", &ExperimentConfig::pretrain_weight_decay, kNonNegative)},
+      {"pretrain.save_every", i64("pretrain.save_every", &ExperimentConfig::pretrain_save_every, kNonNegative)},
+      {"finetune.save_every", i64("finetune.save_every", &ExperimentConfig::finetune_save_every, kNonNegative)},
       {"finetune.epochs", dbl("finetune.epochs", &ExperimentConfig::finetune_epochs, NumberRange::open_closed(0, 1e6))},
       {"finetune.batch_size", i64("finetune.batch_size", &ExperimentConfig::finetune_batch, kAtLeastOne)},
       {"finetune.micro_batch", i64("finetune.micro_batch", &ExperimentConfig::finetune_micro, kNonNegative)},

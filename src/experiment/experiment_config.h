@@ -62,6 +62,11 @@ struct ExperimentConfig {
   double pretrain_lr = 2e-3;
   int pretrain_warmup = 20;
   double pretrain_weight_decay = 0.1;
+  // Periodic checkpoints (pretrain.save_every / finetune.save_every, in steps; 0: at the end
+  // only): every training stage of that kind gets --save-every N. -1 (unset) adds nothing, so
+  // jobs/ may apply the cluster file's cluster.save_every instead.
+  int64_t pretrain_save_every = -1;
+  int64_t finetune_save_every = -1;
 
   // fine-tuning (weak supervisors, ceilings and students alike)
   double finetune_epochs = 2.0;

@@ -85,12 +85,27 @@ std::string input_identity(const std::string& path) {
   return file_exists(path) ? sha256_file(path) : "missing";
 }
 
+// `command` without `option` and the value after it.
+std::vector<std::string> without_option(const std::vector<std::string>& command, const std::string& option) {
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < command.size(); ++i) {
+    if (command[i] == option) {
+      ++i;
+      continue;
+    }
+    kept.push_back(command[i]);
+  }
+  return kept;
+}
+
 // The stamp written after a stage succeeds: its command line and the hashes of every input the
 // planner named (the corpus stage's excluded test sets too, so a changed test set rebuilds it).
+// --save-every is left out: it changes when checkpoints are written, never the result, so a new
+// checkpoint cadence does not redo finished stages.
 std::string stamp_of(const Stage& s) {
   nlohmann::json inputs = nlohmann::json::object();
   for (const std::string& path : s.inputs) inputs[path] = input_identity(path);
-  return nlohmann::json({{"command", s.command}, {"inputs", inputs}}).dump(2) + "\n";
+  return nlohmann::json({{"command", without_option(s.command, "--save-every")}, {"inputs", inputs}}).dump(2) + "\n";
 }
 
 std::string stamp_path(const Stage& s) { return s.out_dir + "/.w2s-stage.json"; }
@@ -183,6 +198,7 @@ class Pipeline {
   void plan();
   void plan_data();
   void plan_pretraining();
+  void add_save_every();
   void plan_task_seed(const TaskSpec& task, int seed);
   void plan_chain(const TaskSpec& task, int seed, const std::string& loss);
   void add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd,
@@ -452,10 +468,22 @@ void Pipeline::plan() {
     for (Stage& s : stages_)
       if (s.command[0] == "pretrain" || s.command[0] == "train" || s.command[0] == "label" || s.command[0] == "eval")
         s.command.insert(s.command.end(), {"--device", cfg_.device});
+  add_save_every();
   std::set<std::string> ids;
   for (size_t i = 0; i < stages_.size(); ++i) {
     link(stages_[i], i);
     W2S_CHECK(ids.insert(stages_[i].id).second, "pipeline: two stages plan the folder " + stages_[i].out_dir);
+  }
+}
+
+// pretrain.save_every / finetune.save_every reach every training stage of their kind as
+// --save-every N; an unset key adds nothing (the trainer's default: at the end only).
+void Pipeline::add_save_every() {
+  for (Stage& s : stages_) {
+    const int64_t every = s.kind == "pretrain" ? cfg_.pretrain_save_every
+                          : s.kind == "train"  ? cfg_.finetune_save_every
+                                               : -1;
+    if (every >= 0) s.command.insert(s.command.end(), {"--save-every", std::to_string(every)});
   }
 }
 
