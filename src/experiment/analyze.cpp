@@ -16,7 +16,9 @@
 #include "core/log.h"
 #include "core/sha256.h"
 #include "core/strings.h"
+#include "data/token_dataset.h"
 #include "io/checkpoint.h"
+#include "io/label_shards.h"
 #include "experiment/declaration.h"
 #include "experiment/metrics.h"
 #include "experiment/run_layout.h"
@@ -184,6 +186,42 @@ double squared_error(const RunPredictions& m) {
 
 json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
+// part / whole, or null when the group is empty.
+json ratio(double part, double whole) { return whole > 0 ? json(part / whole) : json(nullptr); }
+
+// Student–supervisor agreement split by whether the supervisor is right on a test example: a
+// student that agrees with its supervisor where the supervisor is wrong imitates its errors.
+struct SplitAgreement {
+  double weak_right = 0, agree_where_right = 0, weak_wrong = 0, agree_where_wrong = 0;
+  void add(const SplitAgreement& o) {
+    weak_right += o.weak_right;
+    agree_where_right += o.agree_where_right;
+    weak_wrong += o.weak_wrong;
+    agree_where_wrong += o.agree_where_wrong;
+  }
+};
+
+SplitAgreement split_agreement(const RunPredictions& weak, const RunPredictions& student) {
+  SplitAgreement a;
+  for (int i = 0; i < weak.probs.n; ++i) {
+    const int w = weak.probs.argmax(i);
+    const bool agree = student.probs.argmax(i) == w;
+    if (w == weak.labels[static_cast<size_t>(i)]) {
+      a.weak_right += 1;
+      a.agree_where_right += agree;
+    } else {
+      a.weak_wrong += 1;
+      a.agree_where_wrong += agree;
+    }
+  }
+  return a;
+}
+
+void put_split_agreement(json& j, const SplitAgreement& a) {
+  j["agreement_weak_right"] = ratio(a.agree_where_right, a.weak_right);
+  j["agreement_weak_wrong"] = ratio(a.agree_where_wrong, a.weak_wrong);
+}
+
 json interval_json(const Interval& iv) {
   return {{"estimate", num(iv.estimate)}, {"lo", num(iv.lo)}, {"hi", num(iv.hi)}, {"defined", iv.defined},
           {"resamples", iv.resamples}, {"undefined_resamples", iv.undefined_resamples}};
@@ -238,6 +276,72 @@ json misfit_setting(const RunPredictions& student, const std::string& loss) {
     return {{"setting", "theory"}, {"why", "squared loss, linear probe on frozen strong features"}};
   return {{"setting", "heuristic"}, {"why", reason}};
 }
+
+// The weak labels a student was trained on (ROOT/<task>/seed-<s>/labels-<weak>) against half B's
+// ground truth: how often the labels' argmax is B's label. nullopt, with the reason in
+// `why_not`, when the labels or B are missing, do not verify, or were not made from B (or by the
+// supervisor whose checkpoint is there).
+struct LabelAccuracy {
+  double correct = 0, total = 0;
+};
+
+std::optional<LabelAccuracy> weak_label_accuracy(const std::string& root, const std::string& task, int seed,
+                                                 const std::string& weak, std::string& why_not) {
+  const std::string sd = layout::seed_dir(root, task, seed);
+  const std::string dir = layout::labels(sd, weak);
+  const std::string half_b = layout::task_split(root, task, seed) + "/train_b.h5";
+  if (!fs::exists(dir + "/manifest.json")) {
+    why_not = dir + " missing (no manifest.json)";
+    return std::nullopt;
+  }
+  if (!fs::exists(half_b)) {
+    why_not = half_b + " missing";
+    return std::nullopt;
+  }
+  try {
+    const LabelSet labels = LabelSet::open(dir);
+    const TokenDataset b = TokenDataset::open(half_b);
+    if (labels.dataset_sha256() != b.sha256()) {
+      why_not = dir + " was not computed over " + half_b + " (dataset_sha256 differs)";
+      return std::nullopt;
+    }
+    const std::string supervisor = layout::checkpoint(layout::gt_run(sd, weak));
+    if (fs::exists(supervisor) && labels.supervisor_sha256() != sha256_file(supervisor)) {
+      why_not = dir + " was not written by " + supervisor + " (supervisor_sha256 differs)";
+      return std::nullopt;
+    }
+    std::unordered_map<int64_t, int32_t> truth;
+    const std::vector<int64_t> ids = b.ids();
+    const std::vector<int32_t> classes = b.labels();
+    for (size_t i = 0; i < ids.size() && i < classes.size(); ++i) truth.emplace(ids[i], classes[i]);
+    const int64_t n = static_cast<int64_t>(labels.size()), C = labels.num_classes(), block = 4096;
+    std::vector<int64_t> row_ids(static_cast<size_t>(block));
+    std::vector<float> probs(static_cast<size_t>(block * C));
+    LabelAccuracy acc;
+    for (int64_t first = 0; first < n; first += block) {
+      const int64_t m = std::min(block, n - first);
+      labels.read_rows(first, m, row_ids.data(), probs.data(), nullptr);
+      for (int64_t i = 0; i < m; ++i) {
+        auto it = truth.find(row_ids[static_cast<size_t>(i)]);
+        if (it == truth.end()) {
+          why_not = labels.path_of_row(first + i) + " labels example id " + std::to_string(row_ids[static_cast<size_t>(i)]) +
+                    ", which " + half_b + " lacks";
+          return std::nullopt;
+        }
+        const float* p = &probs[static_cast<size_t>(i * C)];
+        acc.correct += (std::max_element(p, p + C) - p) == it->second;
+        acc.total += 1;
+      }
+    }
+    return acc;
+  } catch (const Error& e) {
+    why_not = e.what();
+    return std::nullopt;
+  }
+}
+
+// (task, seed, weak size) -> its labels' accuracy on half B; read once for every student of it.
+using LabelAccuracyCache = std::map<std::tuple<std::string, int, std::string>, std::optional<LabelAccuracy>>;
 
 struct Triple {
   const RunPredictions* weak;
@@ -307,6 +411,7 @@ json analyze_row(const std::vector<Triple>& seeds, const AnalyzeOptions& o, int6
   std::vector<std::vector<double>> vw, vs, vc;
   double n_total = 0, sum_w = 0, sum_s = 0, sum_c = 0, agree = 0, misfit = 0, err_w = 0, err_s = 0, err_c = 0, ece = 0;
   json per_seed = json::array();
+  SplitAgreement split;
   for (const Triple& t : seeds) {
     const double n = t.weak->probs.n;
     double pw, ps, pc;
@@ -330,6 +435,11 @@ json analyze_row(const std::vector<Triple>& seeds, const AnalyzeOptions& o, int6
                         {"student_error", es}, {"gain", ew - es}, {"predicted_student_error", ew - m},
                         {"weak_file", t.weak->file}, {"student_file", t.student->file},
                         {"ceiling_file", t.ceiling->file}, {"student_model_sha256", t.student->p.model_sha256}});
+    if (!regression) {
+      const SplitAgreement a = split_agreement(*t.weak, *t.student);
+      put_split_agreement(per_seed.back(), a);
+      split.add(a);
+    }
     n_total += n;
     sum_w += n * pw;
     sum_s += n * ps;
@@ -360,15 +470,49 @@ json analyze_row(const std::vector<Triple>& seeds, const AnalyzeOptions& o, int6
     };
     const Resampling& rs = in.resampling;
     row["agreement"] = agree / n_total;
+    put_split_agreement(row, split);
     row["student_ece"] = ece / n_total;
     row["resampling"] = resampling_json(in);
     row["pgr_ci"] = interval_json(
         pgr_bootstrap(in.correct.weak, in.correct.w2s, in.correct.ceiling, o.resamples, o.level, o.seed, rs));
+    // Same rng seed, same draws as pgr_ci: a real gap and PGR are judged on one set of resamples.
+    const Interval gap = gap_bootstrap(in.correct, o.resamples, o.level, o.seed, rs);
+    row["gap_ci"] = interval_json(gap);
+    row["real_gap"] = gap.lo > 0;
     row["p_weak_ci"] = interval_json(mean_bootstrap(as_double(in.correct.weak), o.resamples, o.level, o.seed, rs));
     row["p_w2s_ci"] = interval_json(mean_bootstrap(as_double(in.correct.w2s), o.resamples, o.level, o.seed, rs));
     row["p_ceiling_ci"] = interval_json(mean_bootstrap(as_double(in.correct.ceiling), o.resamples, o.level, o.seed, rs));
   }
   return row;
+}
+
+// The weak labels' accuracy on half B, per seed and pooled over seeds (`weak_label_accuracy_b`).
+// A seed whose labels cannot be read gets null and a warning; the pooled value is null unless
+// every seed has its labels, so it never silently covers fewer seeds than the row.
+void add_weak_label_accuracy(json& row, const std::vector<Triple>& triples, const std::string& root,
+                             const std::string& task, const std::string& weak, LabelAccuracyCache& cache,
+                             json& warnings) {
+  LabelAccuracy pooled;
+  bool every_seed = true;
+  for (size_t k = 0; k < triples.size(); ++k) {
+    const auto key = std::make_tuple(task, triples[k].seed, weak);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      std::string why_not;
+      it = cache.emplace(key, weak_label_accuracy(root, task, triples[k].seed, weak, why_not)).first;
+      if (!it->second)
+        warnings.push_back(strfmt("%s seed %d: weak labels' accuracy on half B left null: %s", task.c_str(),
+                                  triples[k].seed, why_not.c_str()));
+    }
+    const std::optional<LabelAccuracy>& acc = it->second;
+    row["per_seed"][k]["weak_label_accuracy_b"] = acc ? ratio(acc->correct, acc->total) : json(nullptr);
+    every_seed = every_seed && acc.has_value();
+    if (acc) {
+      pooled.correct += acc->correct;
+      pooled.total += acc->total;
+    }
+  }
+  row["weak_label_accuracy_b"] = every_seed ? ratio(pooled.correct, pooled.total) : json(nullptr);
 }
 
 // ---- rows, supervisor choice, chains ---------------------------------------------------------
@@ -495,6 +639,104 @@ json median_over_pairs(const json& rows, const std::vector<RowInputs>& inputs, c
   return out;
 }
 
+// ---- the plain-words summary ------------------------------------------------------------------
+
+std::string ci_text(const json& iv, const char* format) {
+  std::string s = strfmt(format, iv["estimate"].get<double>());
+  if (iv["lo"].is_number())
+    s += " [" + strfmt(format, iv["lo"].get<double>()) + ", " + strfmt(format, iv["hi"].get<double>()) + "]";
+  return s;
+}
+
+std::string pair_name(const json& r) { return r["weak"].get<std::string>() + " -> " + r["strong"].get<std::string>(); }
+
+// What a student's PGR interval says, for a pair whose gap is real.
+std::string pgr_verdict(const json& r) {
+  const json& iv = r["pgr_ci"];
+  if (!iv["defined"].get<bool>() || !iv["lo"].is_number()) return r["loss"].get<std::string>() + " PGR undefined";
+  std::string verdict = iv["lo"].get<double>() > 0   ? "excludes 0: the student recovers part of the gap"
+                        : iv["hi"].get<double>() < 0 ? "excludes 0 from below: the student is worse than its supervisor"
+                                                     : "includes 0: no recovery beyond noise";
+  return r["loss"].get<std::string>() + " PGR " + ci_text(iv, "%.2f") + " (" + verdict + ")";
+}
+
+// The classification rows of one task, grouped by weak -> strong pair and seeds: the rows of one
+// group share the weak and ceiling runs and so have the same gap and gap interval.
+std::vector<std::vector<const json*>> pairs_of(const std::vector<const json*>& rows) {
+  std::vector<std::vector<const json*>> pairs;
+  for (const json* r : rows) {
+    auto same = [&](const std::vector<const json*>& g) {
+      return (*g[0])["weak"] == (*r)["weak"] && (*g[0])["strong"] == (*r)["strong"] && (*g[0])["seeds"] == (*r)["seeds"];
+    };
+    auto it = std::find_if(pairs.begin(), pairs.end(), same);
+    if (it == pairs.end()) pairs.push_back({r});
+    else it->push_back(r);
+  }
+  return pairs;
+}
+
+// One or two sentences per task, from the numbers: whether any pair's ceiling beats its weak
+// supervisor with the gap's interval above 0, and only for such pairs what the students' PGR
+// intervals say. Without a real gap PGR divides noise by noise, so the summary says the run is
+// too small instead of quoting it.
+json task_summary(const std::string& task, const std::vector<const json*>& rows, double level) {
+  const std::string pct = strfmt("%g%%", 100 * level);
+  const std::vector<std::vector<const json*>> pairs = pairs_of(rows);
+  json real_pairs = json::array();
+  std::vector<std::string> findings;
+  const json* largest = nullptr;
+  size_t undefined = 0;
+  for (const auto& group : pairs) {
+    const json& first = *group[0];
+    if (!largest || first["gap_ci"]["estimate"].get<double>() > (*largest)["gap_ci"]["estimate"].get<double>())
+      largest = &first;
+    for (const json* r : group) undefined += !(*r)["pgr_defined"].get<bool>();
+    if (!first["real_gap"].get<bool>()) continue;
+    real_pairs.push_back(pair_name(first));
+    std::string verdicts;
+    for (const json* r : group) verdicts += (verdicts.empty() ? "" : "; ") + pgr_verdict(*r);
+    findings.push_back(pair_name(first) + ", gap " + ci_text(first["gap_ci"], "%.3f") + ": " + verdicts);
+  }
+  std::string text;
+  if (!findings.empty()) {
+    text = strfmt("%s: a real gap in %zu of %zu pairs (the ceiling beats its weak supervisor, the gap's %s interval "
+                  "above 0): %s.",
+                  task.c_str(), findings.size(), pairs.size(), pct.c_str(), join(findings, " | ").c_str());
+    if (findings.size() < pairs.size())
+      text += " The other pairs have no real gap, so their PGR is not interpreted.";
+  } else {
+    text = strfmt("%s: no real gap: no pair's ceiling beats its weak supervisor beyond noise (the gap's %s interval "
+                  "includes 0 or lies below it for every pair, %zu in all; largest gap %s, %s",
+                  task.c_str(), pct.c_str(), pairs.size(), ci_text((*largest)["gap_ci"], "%.3f").c_str(),
+                  pair_name(*largest).c_str());
+    if (undefined) text += strfmt("; PGR undefined for %zu of %zu rows", undefined, rows.size());
+    text += "). This run is too small to show weak-to-strong generalization: the sizes are within noise of each "
+            "other, so its PGRs measure nothing.";
+  }
+  return {{"task", task}, {"pairs", pairs.size()}, {"real_gap_pairs", real_pairs}, {"too_small", findings.empty()},
+          {"text", text}};
+}
+
+json plain_summary(const json& rows, double level) {
+  std::map<std::string, std::vector<const json*>> by_task;
+  std::set<std::string> regression_only;
+  for (const json& r : rows) {
+    const std::string task = r["task"].get<std::string>();
+    if (r.contains("gap_ci")) by_task[task].push_back(&r);
+    else regression_only.insert(task);
+  }
+  json out = json::array();
+  for (const auto& [task, members] : by_task) out.push_back(task_summary(task, members, level));
+  for (const std::string& task : regression_only) {
+    if (by_task.count(task)) continue;
+    out.push_back({{"task", task}, {"pairs", nullptr}, {"real_gap_pairs", json::array()}, {"too_small", nullptr},
+                   {"text", task + ": a regression task; the gap and PGR have no bootstrap interval here, so the "
+                                   "summary makes no claim about weak-to-strong generalization."}});
+  }
+  std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["task"] < b["task"]; });
+  return out;
+}
+
 // ---- the table ------------------------------------------------------------------------------
 
 std::string fmt3(const json& x) { return x.is_number() ? strfmt("%.3f", x.get<double>()) : "n/a"; }
@@ -511,6 +753,33 @@ std::string pgr_cell(const json& r) {
 std::string undefined_cell(const json& r) {
   if (!r.contains("pgr_ci") || !r["pgr_ci"]["defined"].get<bool>()) return "-";
   return strfmt("%d/%d", r["pgr_ci"]["undefined_resamples"].get<int>(), r["pgr_ci"]["resamples"].get<int>());
+}
+
+// The gap column, P_ceiling − P_weak [CI], and whether its interval lies above 0.
+std::string gap_cell(const json& r) {
+  if (!r.contains("gap_ci")) return "- | -";
+  const json& iv = r["gap_ci"];
+  const char* real = r["real_gap"].get<bool>()          ? "yes"
+                     : iv["hi"].is_number() && iv["hi"].get<double>() < 0 ? "no (ceiling worse)"
+                                                                          : "no";
+  return ci_text(iv, "%.3f") + " | " + real;
+}
+
+// Imitation of the supervisor's errors, one line per student row.
+std::string imitation_table(const json& report) {
+  std::string t;
+  for (const json& r : report["rows"]) {
+    if (!r.contains("agreement_weak_right")) continue;
+    t += strfmt("| %s | %s | %s | %s | %s | %s |\n", r["task"].get<std::string>().c_str(), pair_name(r).c_str(),
+                r["loss"].get<std::string>().c_str(), fmt3(r["agreement_weak_right"]).c_str(),
+                fmt3(r["agreement_weak_wrong"]).c_str(), fmt3(r.value("weak_label_accuracy_b", json(nullptr))).c_str());
+  }
+  if (t.empty()) return t;
+  return "\nImitation of the supervisor's errors (test): student-supervisor agreement where the supervisor is right "
+         "and where it is wrong (high agreement where it is wrong: the student copies its errors), and the accuracy "
+         "of the weak labels the student was trained on (half B; n/a: labels not found, see warnings):\n\n"
+         "| task | weak -> strong | loss | agreement, weak right | agreement, weak wrong | weak labels' accuracy on B |\n"
+         "|---|---|---|---|---|---|\n" + t;
 }
 
 // The misfit column: a "(h)" marks a heuristic reading (outside the theorem's setting).
@@ -533,20 +802,26 @@ std::string interval_note(const json& report) {
 }
 
 std::string render_table(const json& report) {
-  std::string t = "| task | weak -> strong | loss | seeds | P_weak | P_w2s | P_ceiling | PGR [95% CI] | undef. | agreement | misfit |\n";
-  t += "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  std::string t = "| task | weak -> strong | loss | seeds | P_weak | P_w2s | P_ceiling | gap [95% CI] | real gap | "
+                  "PGR [95% CI] | undef. | agreement | misfit |\n";
+  t += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const json& r : report["rows"])
-    t += strfmt("| %s | %s -> %s | %s | %zu | %s | %s | %s | %s | %s | %s | %s |\n", r["task"].get<std::string>().c_str(),
+    t += strfmt("| %s | %s -> %s | %s | %zu | %s | %s | %s | %s | %s | %s | %s | %s |\n", r["task"].get<std::string>().c_str(),
                 r["weak"].get<std::string>().c_str(), r["strong"].get<std::string>().c_str(),
                 r["loss"].get<std::string>().c_str(), r["seeds"].size(), fmt3(r["p_weak"]).c_str(),
-                fmt3(r["p_w2s"]).c_str(), fmt3(r["p_ceiling"]).c_str(), pgr_cell(r).c_str(), undefined_cell(r).c_str(),
-                fmt3(r.value("agreement", json(nullptr))).c_str(), misfit_cell(r).c_str());
+                fmt3(r["p_w2s"]).c_str(), fmt3(r["p_ceiling"]).c_str(), gap_cell(r).c_str(), pgr_cell(r).c_str(),
+                undefined_cell(r).c_str(), fmt3(r.value("agreement", json(nullptr))).c_str(), misfit_cell(r).c_str());
   for (const json& c : report["chains"])
-    t += strfmt("| %s | %s (bootstrap) | %s | %zu | %s | %s | %s | %s | %s | %s | %s |\n", c["task"].get<std::string>().c_str(),
+    t += strfmt("| %s | %s (bootstrap) | %s | %zu | %s | %s | %s | %s | %s | %s | %s | %s |\n", c["task"].get<std::string>().c_str(),
                 c["chain"].get<std::string>().c_str(), c["loss"].get<std::string>().c_str(), c["seeds"].size(),
-                fmt3(c["p_weak"]).c_str(), fmt3(c["p_w2s"]).c_str(), fmt3(c["p_ceiling"]).c_str(), pgr_cell(c).c_str(),
-                undefined_cell(c).c_str(), fmt3(c.value("agreement", json(nullptr))).c_str(), misfit_cell(c).c_str());
+                fmt3(c["p_weak"]).c_str(), fmt3(c["p_w2s"]).c_str(), fmt3(c["p_ceiling"]).c_str(), gap_cell(c).c_str(),
+                pgr_cell(c).c_str(), undefined_cell(c).c_str(), fmt3(c.value("agreement", json(nullptr))).c_str(),
+                misfit_cell(c).c_str());
   t += interval_note(report);
+  if (!report["summary"].empty()) {
+    t += "\nSummary (a real gap: P_ceiling - P_weak with its interval above 0, from the same resamples as PGR):\n";
+    for (const json& s : report["summary"]) t += "- " + s["text"].get<std::string>() + "\n";
+  }
   for (const json& m : report["median_pgr"]) {
     const json& iv = m["median_pgr"];
     std::string value = iv["estimate"].is_number() ? strfmt("%.2f", iv["estimate"].get<double>()) : "undefined";
@@ -559,6 +834,7 @@ std::string render_table(const json& report) {
                 m["pairs_defined"].get<size_t>(), m["task"].get<std::string>().c_str(), m["loss"].get<std::string>().c_str(),
                 value.c_str());
   }
+  t += imitation_table(report);
   t += "\nMisfit (h): predicted student error = weak error - misfit is a theorem (Charikar et al. 2024) only for "
        "squared loss on a convex class over fixed strong features (here: loss squared with --freeze-backbone); "
        "rows marked (h) are outside it, where the prediction is a heuristic.\n";
@@ -632,6 +908,7 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
                  {"cluster_divisor", json::object()}, {"rows", json::array()},
                  {"chains", json::array()}, {"sizes", json::object()}, {"warnings", warnings}};
   std::vector<RowInputs> row_inputs;
+  LabelAccuracyCache label_accuracy;
   std::regex student_re("w2s-([A-Za-z0-9_]+)-to-([A-Za-z0-9_]+)-([A-Za-z0-9_]+)");
   std::regex chain_re("boot-([A-Za-z0-9_-]+)-([A-Za-z0-9_]+)");
   for (const auto& [task, seeds] : tasks) {
@@ -672,6 +949,8 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
       row["misfit_prediction"] = misfit_setting(*triples[0].student, key.loss);
       for (const Triple& t : triples)
         if (row["misfit_prediction"]["setting"] == "theory") row["misfit_prediction"] = misfit_setting(*t.student, key.loss);
+      if (row["task_kind"] == "classification")
+        add_weak_label_accuracy(row, triples, o.root, task, key.weak, label_accuracy, report["warnings"]);
       report["rows"].push_back(row);
       row_inputs.push_back(std::move(inputs));
     }
@@ -690,6 +969,7 @@ AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
   report["supervisor_choice"] = supervisor_choice(report["rows"]);
   report["rank_correlations"] = rank_correlations(report["rows"]);
   report["median_pgr"] = median_over_pairs(report["rows"], row_inputs, o);
+  report["summary"] = plain_summary(report["rows"], o.level);
   std::set<int> seeds_found;
   for (const auto& [task, seeds] : tasks)
     for (const SeedRuns& sr : seeds) seeds_found.insert(sr.seed);

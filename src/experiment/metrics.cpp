@@ -334,6 +334,23 @@ Interval pgr_bootstrap(const std::vector<std::vector<uint8_t>>& correct_weak,
   return out;
 }
 
+// Gap = (Σ correct_ceiling − Σ correct_weak) / Σ count, over the pair's sums and resample draws
+// (pgr_sums and resample_totals, as pgr_bootstrap).
+Interval gap_bootstrap(const PairCorrectness& pair, int resamples, double level, uint64_t rng_seed,
+                       const Resampling& resampling) {
+  check_bootstrap_input(pair.weak, resamples, level, "gap_bootstrap");
+  const ClusterSums sums = pgr_sums(pair, resampling, "gap_bootstrap");
+  auto gap_of_totals = [](const std::vector<double>& t) { return (t[2] - t[0]) / t[3]; };
+  Interval out;
+  out.resamples = resamples;
+  out.estimate = gap_of_totals(full_totals(sums));
+  std::vector<double> stats(static_cast<size_t>(resamples));
+  for (int r = 0; r < resamples; ++r)
+    stats[static_cast<size_t>(r)] = gap_of_totals(resample_totals(sums, resampling.shared_test_set, rng_seed, r));
+  percentile_interval(std::move(stats), level, out);
+  return out;
+}
+
 // Point estimate: Σ values / Σ count over all seeds; resamples pool the same way.
 Interval mean_bootstrap(const std::vector<std::vector<double>>& values, int resamples, double level, uint64_t rng_seed,
                         const Resampling& resampling) {

@@ -62,15 +62,21 @@ Interval pgr_bootstrap(const std::vector<std::vector<uint8_t>>& correct_weak,
                        const std::vector<std::vector<uint8_t>>& correct_ceiling, int resamples = 1000,
                        double level = 0.95, uint64_t rng_seed = 0, const Resampling& resampling = {});
 
-// Bootstrap CI of a mean of per-example values (accuracy etc.), same resampling scheme and
-// draws as pgr_bootstrap with the same rng_seed.
-Interval mean_bootstrap(const std::vector<std::vector<double>>& values, int resamples = 1000, double level = 0.95,
-                        uint64_t rng_seed = 0, const Resampling& resampling = {});
-
 // One weak -> strong pair's correctness per seed (the inputs of pgr_bootstrap).
 struct PairCorrectness {
   std::vector<std::vector<uint8_t>> weak, w2s, ceiling;
 };
+
+// Paired bootstrap CI of the gap P_ceiling − P_weak (pooled over seeds like PGR). With the same
+// rng_seed it draws exactly the resamples pgr_bootstrap draws for the same pair, so the gap's
+// interval and PGR's come from one set of draws. Always defined.
+Interval gap_bootstrap(const PairCorrectness& pair, int resamples = 1000, double level = 0.95, uint64_t rng_seed = 0,
+                       const Resampling& resampling = {});
+
+// Bootstrap CI of a mean of per-example values (accuracy etc.), same resampling scheme and
+// draws as pgr_bootstrap with the same rng_seed.
+Interval mean_bootstrap(const std::vector<std::vector<double>>& values, int resamples = 1000, double level = 0.95,
+                        uint64_t rng_seed = 0, const Resampling& resampling = {});
 
 // Median over pairs of pooled PGR, the summary Burns et al. report, with a bootstrap interval:
 // each resample draws seeds and examples once and applies that draw to every pair (all pairs
