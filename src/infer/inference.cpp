@@ -163,7 +163,9 @@ void require_tokenizer_matches(const std::string& path, const std::string& token
     throw DataError(path, "tokenized with '" + tokenizer + "', but " + ckpt + " expects '" + info.config.tokenizer + "'");
   auto it = info.attrs.find("tokenizer_sha256");
   if (it != info.attrs.end() && !it->second.empty() && !tokenizer_sha256.empty() && it->second != tokenizer_sha256)
-    throw DataError(path, "vocabulary (tokenizer sha256) differs from the one " + ckpt + " was trained with");
+    throw DataError(path, "vocabulary (tokenizer sha256) differs from the one " + ckpt +
+                              " was trained or imported with (prepare the data with the model's own files: "
+                              "--tokenizer-files, experiment.tokenizer_files)");
   if (vocab_size > info.config.vocab_size)
     throw DataError(path, strfmt("vocabulary of %d tokens exceeds the model's %d", vocab_size, info.config.vocab_size));
 }

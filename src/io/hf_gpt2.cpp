@@ -55,7 +55,7 @@ ModelConfig config_from_hf(const std::string& file, const std::string& tokenizer
 }
 
 // Safetensors key for one of our tensor names, whichever naming the file uses.
-std::string find_key(const SafetensorsReader& st, const std::string& name) {
+std::string find_key(const SafetensorsFolder& st, const std::string& name) {
   if (st.has(name)) return name;
   if (st.has("transformer." + name)) return "transformer." + name;
   return "";
@@ -63,36 +63,45 @@ std::string find_key(const SafetensorsReader& st, const std::string& name) {
 
 }  // namespace
 
-void import_hf_gpt2(const std::string& dir, const std::string& out_ckpt, const std::string& tokenizer) {
-  const std::string st_path = dir + "/model.safetensors";
+void import_hf_gpt2(const std::string& dir, const std::string& out_ckpt, const std::string& tokenizer,
+                    const HfTokenizerFiles& files) {
   ModelConfig cfg = config_from_hf(dir + "/config.json", tokenizer);
-  SafetensorsReader st(st_path);
-  if (st.has("score.weight")) cfg.num_classes = static_cast<int>(st.tensors().at("score.weight").shape.at(0));
+  if (!files.sha256.empty() && files.vocab_size > cfg.vocab_size)
+    throw DataError(files.folder, strfmt("the tokenizer has %d tokens, more than the model's vocab_size %d (%s)",
+                                         files.vocab_size, cfg.vocab_size, (dir + "/config.json").c_str()));
+  SafetensorsFolder st(dir);
+  if (st.has("score.weight")) cfg.num_classes = static_cast<int>(st.entry("score.weight").shape.at(0));
   ParamTable table = build_param_table(cfg, 1);
   std::map<std::string, std::vector<float>> tensors;
   std::set<std::string> used;
   for (const ParamSpec& spec : table.specs) {
     std::string key = find_key(st, spec.name);
-    if (key.empty()) throw DataError(st_path, "tensor '" + spec.name + "' missing");
-    const SafetensorsEntry& e = st.tensors().at(key);
+    if (key.empty()) throw DataError(st.source(), "tensor '" + spec.name + "' missing");
+    const SafetensorsEntry& e = st.entry(key);
     std::vector<int64_t> want = spec.is_1d ? std::vector<int64_t>{spec.cols} : std::vector<int64_t>{spec.stored_rows, spec.cols};
     if (e.shape != want)
-      throw DataError(st_path, "tensor '" + key + "' has shape " + nlohmann::json(e.shape).dump() + ", expected " +
+      throw DataError(st.file_of(key), "tensor '" + key + "' has shape " + nlohmann::json(e.shape).dump() + ", expected " +
                                    nlohmann::json(want).dump());
     tensors[spec.name] = st.read_f32(key);
     used.insert(key);
   }
   if (st.has("lm_head.weight")) {
     if (st.read_f32("lm_head.weight") != tensors["wte.weight"])
-      throw DataError(st_path, "lm_head.weight differs from wte.weight: untied heads are not supported");
+      throw DataError(st.file_of("lm_head.weight"), "lm_head.weight differs from wte.weight: untied heads are not supported");
     used.insert("lm_head.weight");
   }
-  for (const auto& [key, entry] : st.tensors()) {
+  for (const std::string& key : st.names()) {
     bool buffer = ends_with(key, ".attn.bias") || ends_with(key, ".attn.masked_bias");
-    if (!used.count(key) && !buffer) throw DataError(st_path, "unexpected tensor '" + key + "'");
+    if (!used.count(key) && !buffer) throw DataError(st.file_of(key), "unexpected tensor '" + key + "'");
   }
-  write_full_checkpoint(out_ckpt, cfg, tensors, {{"init", "import-hf " + dir}});
-  log_info("imported " + dir + " (" + cfg.describe() + ") -> " + out_ckpt);
+  std::map<std::string, std::string> attrs = {{"init", "import-hf " + dir}};
+  // Datasets tokenized with other vocabulary files are then refused by every command that
+  // pairs data with this model (train, label, eval), as for a fine-tuned checkpoint.
+  if (!files.sha256.empty()) attrs["tokenizer_sha256"] = files.sha256;
+  write_full_checkpoint(out_ckpt, cfg, tensors, attrs);
+  log_info("imported " + dir + " (" + cfg.describe() +
+           (st.shard_count() > 1 ? strfmt(", %zu shards", st.shard_count()) : std::string()) +
+           (files.sha256.empty() ? "" : ", tokenizer files of " + files.folder) + ") -> " + out_ckpt);
 }
 
 void export_hf_gpt2(const std::string& ckpt, const std::string& out_dir) {

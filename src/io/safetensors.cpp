@@ -156,6 +156,81 @@ std::vector<float> SafetensorsReader::read_f32(const std::string& name) const {
   return out;
 }
 
+SafetensorsFolder::SafetensorsFolder(const std::string& dir) {
+  const std::string single = dir + "/model.safetensors", index = dir + "/model.safetensors.index.json";
+  if (file_exists(single)) {
+    source_ = single;
+    shard_paths_.push_back(single);
+    shards_.push_back(std::make_unique<SafetensorsReader>(single));
+    for (const auto& [name, entry] : shards_.back()->tensors()) shard_of_[name] = 0;
+    return;
+  }
+  if (!file_exists(index))
+    throw DataError(dir, "no model.safetensors and no model.safetensors.index.json (the weights of a Hugging Face model)");
+  source_ = index;
+  open_shards(dir, index);
+}
+
+void SafetensorsFolder::open_shards(const std::string& dir, const std::string& index_path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_text_file(index_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(index_path, std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object() || j["weight_map"].empty())
+    throw DataError(index_path, "expected {\"weight_map\": {tensor: shard file, ...}}");
+  std::map<std::string, size_t> shard_index;  // shard file name → position in shards_
+  for (const auto& [name, file] : j["weight_map"].items()) {
+    if (!file.is_string()) throw DataError(index_path, "weight_map['" + name + "'] is not a file name");
+    const std::string shard = file.get<std::string>();
+    // Shards sit beside the index: a path elsewhere is not part of this model.
+    if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
+      throw DataError(index_path, "weight_map['" + name + "'] = '" + shard + "' is not a file name beside the index");
+    auto [it, added] = shard_index.emplace(shard, shard_paths_.size());
+    if (added) {
+      shard_paths_.push_back(dir + "/" + shard);
+      if (!file_exists(shard_paths_.back())) throw DataError(index_path, "shard '" + shard + "' not found beside the index");
+      shards_.push_back(std::make_unique<SafetensorsReader>(shard_paths_.back()));
+    }
+    if (!shards_[it->second]->has(name))
+      throw DataError(shard_paths_[it->second], "tensor '" + name + "' missing (the index puts it in this shard)");
+    shard_of_[name] = it->second;
+  }
+  for (size_t k = 0; k < shards_.size(); ++k)
+    for (const auto& [name, entry] : shards_[k]->tensors()) {
+      auto it = shard_of_.find(name);
+      if (it == shard_of_.end())
+        throw DataError(shard_paths_[k], "tensor '" + name + "' is not in " + index_path + "'s weight_map");
+      if (it->second != k)
+        throw DataError(shard_paths_[k], "tensor '" + name + "' is also in " + shard_paths_[it->second] +
+                                             " (the index names that shard)");
+    }
+}
+
+const SafetensorsReader& SafetensorsFolder::reader_of(const std::string& name) const {
+  auto it = shard_of_.find(name);
+  if (it == shard_of_.end()) throw DataError(source_, "tensor '" + name + "' missing");
+  return *shards_[it->second];
+}
+
+const SafetensorsEntry& SafetensorsFolder::entry(const std::string& name) const {
+  return reader_of(name).tensors().at(name);
+}
+
+std::vector<float> SafetensorsFolder::read_f32(const std::string& name) const { return reader_of(name).read_f32(name); }
+
+const std::string& SafetensorsFolder::file_of(const std::string& name) const {
+  auto it = shard_of_.find(name);
+  return it == shard_of_.end() ? source_ : shard_paths_[it->second];
+}
+
+std::vector<std::string> SafetensorsFolder::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, shard] : shard_of_) out.push_back(name);
+  return out;
+}
+
 void write_safetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,34 @@ class SafetensorsReader {
   std::map<std::string, SafetensorsEntry> tensors_;
   std::map<std::string, std::string> metadata_;
   mutable std::ifstream in_;
+};
+
+// A model's weights in a Hugging Face folder: DIR/model.safetensors, else the shards that
+// DIR/model.safetensors.index.json lists ({"weight_map": {tensor: "model-0000K-of-0000N.safetensors"}},
+// how large models such as GPT-2 XL ship). The index and the shards must agree exactly: every
+// tensor the index names is in its shard, every shard tensor is named by the index for that
+// shard, no name is in two shards; otherwise a DataError naming the index or the shard.
+class SafetensorsFolder {
+ public:
+  explicit SafetensorsFolder(const std::string& dir);
+  // The file the weights were read from: model.safetensors or the index.
+  const std::string& source() const { return source_; }
+  bool has(const std::string& name) const { return shard_of_.count(name) != 0; }
+  const SafetensorsEntry& entry(const std::string& name) const;
+  std::vector<float> read_f32(const std::string& name) const;
+  // The shard (or single file) holding a tensor, for messages.
+  const std::string& file_of(const std::string& name) const;
+  std::vector<std::string> names() const;
+  size_t shard_count() const { return shards_.size(); }
+
+ private:
+  const SafetensorsReader& reader_of(const std::string& name) const;
+  void open_shards(const std::string& dir, const std::string& index_path);
+
+  std::string source_;
+  std::vector<std::string> shard_paths_;
+  std::vector<std::unique_ptr<SafetensorsReader>> shards_;
+  std::map<std::string, size_t> shard_of_;
 };
 
 struct SafetensorsTensor {

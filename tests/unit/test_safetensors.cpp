@@ -157,3 +157,97 @@ TEST(HfGpt2, RefusesMissingUnexpectedAndMisshapenTensors) {
   EXPECT_NE(refused("shape").find("has shape [24,8], expected [8,24]"), std::string::npos);
   EXPECT_FALSE(file_exists(dir.file("b.h5")));
 }
+
+namespace {
+
+// A small model exported to DIR/hf, then rewritten as two shards with their index (the first
+// half of the tensors in model-00001-of-00002.safetensors, the rest in the second), as large
+// Hugging Face models ship.
+struct ShardedFolder {
+  test::TempDir dir;
+  ModelConfig cfg;
+  std::map<std::string, std::vector<float>> params;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> layout;  // HF name, shape
+  ShardedFolder() {
+    ProcessGrid grid = ProcessGrid::single();
+    cfg.n_layer = 2;
+    cfg.n_head = 2;
+    cfg.d_model = 8;
+    cfg.n_ctx = 16;
+    cfg.vocab_size = 258;
+    Gpt2 model(cfg, grid.tp(), 5);
+    save_checkpoint(dir.file("a.h5"), model, nullptr, false, grid, TrainState{}, {});
+    export_hf_gpt2(dir.file("a.h5"), dir.file("hf"));
+    std::remove(dir.file("hf/model.safetensors").c_str());
+    params = read_full_params(dir.file("a.h5"));
+    for (const auto& spec : build_param_table(cfg, 1).specs)
+      layout.push_back({"transformer." + spec.name, spec.is_1d ? std::vector<int64_t>{spec.cols}
+                                                               : std::vector<int64_t>{spec.stored_rows, spec.cols}});
+  }
+  // Writes the shards; `misplace` is listed by the index in the shard it is not in.
+  void write(const std::string& misplace = "", const std::string& unlisted = "") {
+    nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", nlohmann::json::object()}};
+    std::vector<SafetensorsTensor> shard[2];
+    for (size_t i = 0; i < layout.size(); ++i) {
+      const auto& [name, shape] = layout[i];
+      int k = i < layout.size() / 2 ? 0 : 1;
+      shard[k].push_back({name, shape, params.at(name.substr(12)).data()});
+      if (name == unlisted) continue;
+      index["weight_map"][name] = name == misplace ? file_name(1 - k) : file_name(k);
+    }
+    for (int k = 0; k < 2; ++k) write_safetensors(dir.file("hf/" + file_name(k)), shard[k]);
+    write_text_atomic(dir.file("hf/model.safetensors.index.json"), index.dump(2));
+  }
+  static std::string file_name(int k) { return "model-0000" + std::to_string(k + 1) + "-of-00002.safetensors"; }
+  std::string import_error() {
+    try {
+      import_hf_gpt2(dir.file("hf"), dir.file("b.h5"), "byte");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+};
+
+}  // namespace
+
+TEST(HfGpt2, ImportsShardedSafetensorsWithTheirIndex) {
+  ShardedFolder f;
+  f.write();
+  SafetensorsFolder folder(f.dir.file("hf"));
+  EXPECT_EQ(folder.shard_count(), 2u);
+  EXPECT_EQ(folder.source(), f.dir.file("hf/model.safetensors.index.json"));
+  EXPECT_EQ(folder.file_of("transformer.ln_f.bias"), f.dir.file("hf/" + ShardedFolder::file_name(1)));
+  import_hf_gpt2(f.dir.file("hf"), f.dir.file("b.h5"), "byte");
+  auto b = read_full_params(f.dir.file("b.h5"));
+  ASSERT_EQ(b.size(), f.params.size());
+  for (const auto& [name, values] : f.params) {
+    ASSERT_EQ(values.size(), b.at(name).size()) << name;
+    EXPECT_EQ(std::memcmp(values.data(), b.at(name).data(), values.size() * 4), 0) << name << " differs";
+  }
+}
+
+TEST(HfGpt2, RefusesAnIndexThatDisagreesWithItsShards) {
+  ShardedFolder f;
+  const std::string first = f.layout.front().first, last = f.layout.back().first;
+  f.write(first);
+  std::string e = f.import_error();
+  EXPECT_NE(e.find(ShardedFolder::file_name(1) + ": tensor '" + first + "' missing (the index puts it in this shard)"),
+            std::string::npos) << e;
+  f.write("", last);
+  e = f.import_error();
+  EXPECT_NE(e.find(ShardedFolder::file_name(1) + ": tensor '" + last + "' is not in"), std::string::npos) << e;
+  f.write();
+  std::remove(f.dir.file("hf/" + ShardedFolder::file_name(1)).c_str());
+  e = f.import_error();
+  EXPECT_NE(e.find("model.safetensors.index.json: shard '" + ShardedFolder::file_name(1) + "' not found"),
+            std::string::npos) << e;
+  write_text_atomic(f.dir.file("hf/model.safetensors.index.json"),
+                    nlohmann::json({{"weight_map", {{first, "../elsewhere.safetensors"}}}}).dump());
+  e = f.import_error();
+  EXPECT_NE(e.find("is not a file name beside the index"), std::string::npos) << e;
+  std::remove(f.dir.file("hf/model.safetensors.index.json").c_str());
+  e = f.import_error();
+  EXPECT_NE(e.find("no model.safetensors and no model.safetensors.index.json"), std::string::npos) << e;
+  EXPECT_FALSE(file_exists(f.dir.file("b.h5")));
+}

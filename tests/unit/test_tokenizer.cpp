@@ -295,6 +295,32 @@ TEST(LoadTokenizer, MalformedFilesAreDataErrors) {
   expect_error(load(out_of_order), ExitCode::Data, out_of_order.bpe + ":2: merge uses a token");
 }
 
+TEST(LoadTokenizer, ModelFolderFilesHuggingFaceNamesFirst) {
+  const std::string s = alias(' ');
+  test::TempDir dir;
+  // Hugging Face's names (vocab.json + merges.txt) hold one vocabulary, OpenAI's another: the
+  // folder's tokenizer is the former, and is the same as loading those two files by name.
+  test::write_file(dir.file("vocab.json"), tiny_encoder_json({s + "t", "th", s + "th"}));
+  test::write_file(dir.file("merges.txt"), "#version: 0.2\n" + s + " t\nt h\n" + s + "t h\n");
+  test::write_file(dir.file("encoder.json"), tiny_encoder_json({s + "t"}));
+  test::write_file(dir.file("vocab.bpe"), "#version: 0.2\n" + s + " t\n");
+  EXPECT_TRUE(has_bpe_files(dir.path()));
+  EXPECT_EQ(bpe_files_in(dir.path()).encoder_json, dir.file("vocab.json"));
+  auto folder = load_tokenizer_option("gpt2", dir.path(), "", "");
+  EXPECT_EQ(folder->vocab_size(), 260);
+  EXPECT_EQ(folder->encode(" th"), (Ids{258}));
+  EXPECT_EQ(folder->sha256(), load_tokenizer("gpt2", dir.file("vocab.json"), dir.file("merges.txt"))->sha256());
+  EXPECT_NE(folder->sha256(), load_tokenizer("gpt2", dir.file("encoder.json"), dir.file("vocab.bpe"))->sha256());
+  expect_error(error_of([&] { load_tokenizer_option("byte", dir.path(), "", ""); }), ExitCode::Usage,
+               "--tokenizer-files is for the gpt2");
+  expect_error(error_of([&] { load_tokenizer_option("gpt2", dir.path(), dir.file("encoder.json"), ""); }),
+               ExitCode::Usage, "not both");
+  test::TempDir empty;
+  EXPECT_FALSE(has_bpe_files(empty.path()));
+  expect_error(error_of([&] { load_tokenizer_option("gpt2", empty.path(), "", ""); }), ExitCode::Data,
+               empty.path() + ": no tokenizer files");
+}
+
 // ---- UTF-8 validation ---------------------------------------------------------------------------
 
 TEST(RequireValidUtf8, AcceptsWellFormedText) {
