@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "comm/process_grid.h"
+#include "data/token_dataset.h"
 #include "model/config.h"
 
 namespace w2s {
@@ -37,6 +39,10 @@ struct CascadeModel {
   std::vector<double> flops;  // [n] forward FLOPs of each example
   double seconds = 0.0;       // measured wall time of the pass over all n examples
 };
+
+// One model's pass over the whole dataset (src/studies/cascade_run.cpp): probabilities of every
+// example on every rank, the wall time of the slowest rank, per-example FLOPs. Collective.
+CascadeModel run_cascade_model(const std::string& ckpt, const TokenDataset& ds, int batch, const ProcessGrid& grid);
 
 struct CascadeInput {
   int C = 0;                     // classes
