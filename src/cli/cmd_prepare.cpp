@@ -34,15 +34,17 @@ constexpr const char* kUsage =
     "or dropped (--overlong drop).\n"
     "LM data: each --text file is cut into documents at blank lines (paragraphs, grouped up to\n"
     "--doc-bytes); each --lm-jsonl line's \"txt\" is one document. Documents are packed, each followed\n"
-    "by <|endoftext|>.";
+    "by <|endoftext|>.\n"
+    "Tokenizer: --tokenizer byte, or gpt2 with OpenAI's files from the w2s cache, named files\n"
+    "(--encoder-json, --vocab-bpe), or a model's own (--tokenizer-files DIR: vocab.json + merges.txt).";
 
 void write_config_beside(const po::variables_map& vm, const std::string& path) {
   write_text_atomic(path, "# w2s prepare: effective configuration\n" + effective_config_ini(vm));
 }
 
 std::unique_ptr<Tokenizer> tokenizer_from(const po::variables_map& vm) {
-  return load_tokenizer(vm["tokenizer"].as<std::string>(), vm["encoder-json"].as<std::string>(),
-                        vm["vocab-bpe"].as<std::string>());
+  return load_tokenizer_option(vm["tokenizer"].as<std::string>(), vm["tokenizer-files"].as<std::string>(),
+                               vm["encoder-json"].as<std::string>(), vm["vocab-bpe"].as<std::string>());
 }
 
 std::string percent(int64_t part, int64_t whole) {
@@ -285,6 +287,9 @@ int cmd_prepare(const std::vector<std::string>& args) {
       ("tokenizer", po::value<std::string>()->default_value("gpt2"), "gpt2 | byte")
       ("encoder-json", po::value<std::string>()->default_value(""), "gpt2: encoder.json (default: the w2s cache)")
       ("vocab-bpe", po::value<std::string>()->default_value(""), "gpt2: vocab.bpe (default: the w2s cache)")
+      ("tokenizer-files", po::value<std::string>()->default_value(""),
+       "gpt2: a model's folder with its vocab.json + merges.txt (or encoder.json + vocab.bpe), e.g. the folder "
+       "given to import-hf")
       ("lm", po::bool_switch(), "prepare a packed LM dataset instead")
       ("text", po::value<std::vector<std::string>>(), "--lm: a plain-text file (repeatable)")
       ("lm-jsonl", po::value<std::vector<std::string>>(),

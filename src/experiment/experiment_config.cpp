@@ -85,6 +85,7 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
          c.out = v;
        }},
       {"experiment.tokenizer", str(&ExperimentConfig::tokenizer)},
+      {"experiment.tokenizer_files", str(&ExperimentConfig::tokenizer_files)},
       {"experiment.tp", i32("experiment.tp", &ExperimentConfig::tp, kAtLeastOne)},
       {"experiment.device",
        [file](ExperimentConfig& c, const std::string& v) {
@@ -254,6 +255,8 @@ void validate(ExperimentConfig& c) {
   if (!c.bootstrap.empty() && c.bootstrap.size() < 3)
     throw UsageError(f + ": experiment.bootstrap needs a chain of at least 3 sizes");
   if (c.tokenizer != "byte" && c.tokenizer != "gpt2") throw UsageError(f + ": experiment.tokenizer: byte or gpt2");
+  if (!c.tokenizer_files.empty() && c.tokenizer != "gpt2")
+    throw UsageError(f + ": experiment.tokenizer_files needs experiment.tokenizer = gpt2 (a BPE vocabulary)");
   if (!tasks::valid_sotu_headers(c.sotu_headers))
     throw UsageError(f + ": pretrain.sotu_headers must be none, year or party, got '" + c.sotu_headers + "'");
   if (c.sotu_headers != "none" && c.corpus != "embedded")
@@ -329,6 +332,7 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
     t.test_jsonl = resolve_path(path, t.test_jsonl);
   }
   if (c.corpus != "embedded") c.corpus = resolve_path(path, c.corpus);
+  c.tokenizer_files = resolve_path(path, c.tokenizer_files);
   validate(c);
   return c;
 }

@@ -39,6 +39,9 @@ struct ExperimentConfig {
   std::vector<std::pair<std::string, std::string>> pairs;    // (weak, strong)
   std::vector<std::string> bootstrap;                        // chain m1 → … → mn (empty: none)
   std::string tokenizer = "byte";
+  // experiment.tokenizer_files: a folder with the models' own vocab.json + merges.txt (gpt2);
+  // every dataset is tokenized with them (prepare --tokenizer-files). Empty: the w2s cache's.
+  std::string tokenizer_files;
   int tp = 1;
   std::string device = "cpu";  // experiment.device: --device of every train/pretrain/label/eval stage
   std::map<std::string, SizeSpec> size_specs;

@@ -18,6 +18,7 @@
 #include "core/timer.h"
 #include "data/lm_dataset.h"
 #include "data/token_dataset.h"
+#include "data/tokenizer.h"
 #include "io/checkpoint.h"
 #include "experiment/analyze.h"
 #include "experiment/declaration.h"
@@ -96,6 +97,28 @@ std::vector<std::string> without_option(const std::vector<std::string>& command,
     kept.push_back(command[i]);
   }
   return kept;
+}
+
+// The tokenizer options of every prepare stage, and the vocabulary files they read (inputs: a
+// changed vocabulary retokenizes).
+std::vector<std::string> tokenizer_files_option(const ExperimentConfig& c) {
+  if (c.tokenizer_files.empty()) return {};
+  return {"--tokenizer-files", c.tokenizer_files};
+}
+
+std::vector<std::string> tokenizer_inputs(const ExperimentConfig& c) {
+  if (c.tokenizer_files.empty()) return {};
+  BpeFiles files = bpe_files_in(c.tokenizer_files);
+  return {files.encoder_json, files.vocab_bpe};
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<std::string> tokenizer_options(const ExperimentConfig& c) {
+  return concat({"--tokenizer", c.tokenizer}, tokenizer_files_option(c));
 }
 
 // The stamp written after a stage succeeds: its command line and the hashes of every input the
@@ -281,12 +304,12 @@ void Pipeline::plan_data() {
   lm_data_ = dir + "/lm.h5";
   std::string lm = lm_data_;
   stages_.push_back({"data: tokenize corpus",
-                     {"prepare", "--lm", "--lm-jsonl", jsonl, "--out", lm, "--tokenizer", cfg_.tokenizer},
+                     concat({"prepare", "--lm", "--lm-jsonl", jsonl, "--out", lm}, tokenizer_options(cfg_)),
                      dir + "/lm",
                      true,
                      [lm] { return opens([&] { LmDataset::open(lm); }); },
                      "data",
-                     {jsonl},
+                     concat({jsonl}, tokenizer_inputs(cfg_)),
                      {lm}});
 }
 
@@ -378,11 +401,11 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
   std::string test = task.embedded() ? data_dir + "/test.jsonl" : task.test_jsonl;
   std::string tag = task.name + " seed " + std::to_string(seed);
   stages_.push_back({"data: split + tokenize " + tag,
-                     {"prepare", "--train", train, "--test", test, "--out-dir", split, "--tokenizer", cfg_.tokenizer,
+                     concat({"prepare", "--train", train, "--test", test, "--out-dir", split, "--tokenizer", cfg_.tokenizer,
                       "--max-len", std::to_string(cfg_.max_len_of(task)), "--max-train",
                       std::to_string(cfg_.max_train_of(task)),
                       "--max-test", std::to_string(cfg_.max_test), "--overlong", cfg_.overlong_of(task), "--seed",
-                      std::to_string(seed)},
+                      std::to_string(seed)}, tokenizer_files_option(cfg_)),
                      split,
                      true,
                      [split] {
@@ -391,7 +414,7 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
                        });
                      },
                      "data",
-                     {train, test},
+                     concat({train, test}, tokenizer_inputs(cfg_)),
                      {split + "/train_a.h5", split + "/train_b.h5", split + "/test.h5"}});
   // Every size that is someone's supervisor or ceiling: fine-tuned on half A, ground truth.
   std::vector<std::string> gt_sizes;
