@@ -83,8 +83,37 @@ void add_student_options(po::options_description& d, TrainConfig& c) {
       ("product-alpha", number(&c.loss.product_alpha, "product-alpha", NumberRange::non_negative())->default_value(1.0), "product: exponent on weak labels")
       ("product-beta", number(&c.loss.product_beta, "product-beta", NumberRange::non_negative())->default_value(1.0), "product: exponent on student probs")
       ("freeze-backbone", po::bool_switch(&c.freeze_backbone), "train only the head (linear probe)")
+      ("valid", po::value(&c.valid_data), "validation dataset (valid_a.h5 / valid_b.h5 from w2s prepare --valid-fraction): "
+       "accuracy and loss every --eval-every steps and at the last, in valid.jsonl")
+      ("valid-labels", po::value(&c.valid_labels_dir),
+       "a student's validation targets: weak labels over --valid from w2s label (its supervisor's)")
+      ("valid-ground-truth", po::bool_switch(&c.valid_ground_truth),
+       "let a student (--labels) be validated on ground truth instead (the paper's student never sees it)")
+      ("eval-every", number(&c.eval_every, "eval-every", kStepCount)->default_value(0),
+       "with --valid: evaluate every N steps (0: at the last step only)")
+      ("early-stop", number(&c.early_stop, "early-stop", kStepCount)->default_value(0),
+       "with --valid --eval-every: stop after this many evaluations without a better accuracy and keep "
+       "the best one's weights as ckpt.h5 (0: off)")
       ("select-confident", number(&c.select_confident, "select-confident", NumberRange::open_closed(0, 1))->default_value(1.0),
        "train only on this fraction of examples with the most confident weak labels");
+}
+
+// --valid and what depends on it. A student validates on its supervisor's labels over held-out
+// data unless ground truth is explicitly allowed.
+void require_valid_options(const TrainConfig& c) {
+  if (c.valid_data.empty()) {
+    if (c.eval_every > 0 || c.early_stop > 0 || !c.valid_labels_dir.empty() || c.valid_ground_truth)
+      throw UsageError("--eval-every, --early-stop, --valid-labels and --valid-ground-truth need --valid DATA");
+    return;
+  }
+  if (c.early_stop > 0 && c.eval_every == 0)
+    throw UsageError("--early-stop needs --eval-every N (evaluations to compare)");
+  if (c.labels_dir.empty() && (!c.valid_labels_dir.empty() || c.valid_ground_truth))
+    throw UsageError("--valid-labels and --valid-ground-truth are for students (--labels); a ground-truth run validates "
+                     "on the ground truth of --valid");
+  if (!c.labels_dir.empty() && c.valid_labels_dir.empty() == !c.valid_ground_truth)
+    throw UsageError("a student (--labels) validates on its supervisor's labels over --valid (--valid-labels DIR) or, "
+                     "when explicitly allowed, on ground truth (--valid-ground-truth): give exactly one");
 }
 
 // Model shape for a from-scratch run; vocabulary and tokenizer follow the dataset.
@@ -125,8 +154,10 @@ OutputLock own_run_dir(const char* command, const std::vector<std::string>& args
   if (overwrite && c.resume) throw UsageError("give --resume (continue the run) or --overwrite (replace it), not both");
   require_outputs_not_inputs({{"ckpt.h5 in --run-dir", c.run_dir + "/ckpt.h5"},
                               {"config.ini in --run-dir", c.run_dir + "/config.ini"},
-                              {"metrics.jsonl in --run-dir", c.run_dir + "/metrics.jsonl"}},
-                             {{"--data", c.data}, {"--init", c.init_ckpt}});
+                              {"metrics.jsonl in --run-dir", c.run_dir + "/metrics.jsonl"},
+                              {"valid.jsonl in --run-dir", c.run_dir + "/valid.jsonl"},
+                              {"best.h5 in --run-dir", c.run_dir + "/best.h5"}},
+                             {{"--data", c.data}, {"--init", c.init_ckpt}, {"--valid", c.valid_data}});
   return lock_output_folder(c.run_dir, "w2s " + std::string(command) + " " + join(args, " "),
                             [&] { refuse_existing_run(c, overwrite); });
 }
@@ -181,6 +212,7 @@ int run_train(const std::vector<std::string>& args) {
   if (c.labels_dir.empty() && c.loss.kind != LossKind::GroundTruth && c.loss.kind != LossKind::Squared)
     throw UsageError("--loss " + loss + " trains on weak labels: give --labels DIR");
   if (c.select_confident < 1.0 && c.labels_dir.empty()) throw UsageError("--select-confident needs --labels");
+  require_valid_options(c);
   resolve_model(p.vm, c, ds.info().tokenizer, ds.info().vocab_size);
   install_preemption_handlers();
   ProcessGrid grid = ProcessGrid::create(c.tp);

@@ -198,7 +198,8 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
     if (f.has_attr("/state", "skipped_steps")) info.state.skipped_steps = f.attr_int("/state", "skipped_steps");
   }
   info.has_optimizer = f.exists("/optim/m");
-  for (const char* key : {"task", "loss", "run_kind", "tokenizer_sha256", "train_data", "labels", "init", "train_settings"}) {
+  for (const char* key : {"task", "loss", "run_kind", "tokenizer_sha256", "train_data", "labels", "init", "train_settings",
+                          "valid_best_accuracy", "valid_best_step", "valid_evals_since_best", "valid_stopped_at"}) {
     if (f.has_attr("/", key)) info.attrs[key] = f.attr_string("/", key);
   }
   if (f.has_attr("/", kParamsSha)) info.params_sha256 = f.attr_string("/", kParamsSha);

@@ -57,6 +57,15 @@ RunSettings result_settings(const TrainConfig& c) {
   s["grad-clip"] = number_text(c.grad_clip);
   s["seed"] = std::to_string(c.seed);
   s["device"] = c.device;
+  // Only runs that validate record these, so that checkpoints written before they existed still
+  // resume. The curve and the kept checkpoint depend on all of them.
+  if (!c.valid_data.empty()) {
+    s["valid"] = path_identity(c.valid_data);
+    s["valid-labels"] = path_identity(c.valid_labels_dir);
+    s["valid-ground-truth"] = c.valid_ground_truth ? "true" : "false";
+    s["eval-every"] = std::to_string(c.eval_every);
+    s["early-stop"] = std::to_string(c.early_stop);
+  }
   return s;
 }
 

@@ -6,7 +6,9 @@
 // absolute path), the loss and its parameters, --kd-temperature, --freeze-backbone,
 // --select-confident, --batch-size, --steps, --epochs, --seq-len, the learning rate and
 // schedule, the optimizer and its hyperparameters, --grad-clip, --seed and --device (cuda
-// computes in bf16).
+// computes in bf16); with --valid, also --valid, --valid-labels, --valid-ground-truth,
+// --eval-every and --early-stop (the curve, and with early stopping the kept weights, depend on
+// them).
 // Free to change on resume, because they do not change the trained weights: --run-dir, --log-every,
 // --save-every, --stop-after, --max-bad-steps, --no-save-optimizer, the debug options, and how
 // the work is laid out (--tp, --zero1, the number of ranks, --micro-batch, OMP_NUM_THREADS): a

@@ -23,6 +23,14 @@ struct TrainConfig {
   bool freeze_backbone = false;        // linear probe: only the head trains
   double select_confident = 1.0;       // keep this fraction of most confident weak labels
 
+  // Validation (--valid): accuracy and loss on held-out data every --eval-every steps and at the
+  // last, in valid.jsonl; with --early-stop the run keeps the weights of the best accuracy.
+  std::string valid_data;              // token dataset; empty: no validation
+  std::string valid_labels_dir;        // weak labels over valid_data (students); empty: its ground truth
+  bool valid_ground_truth = false;     // a student (--labels) may be validated on ground truth only when asked
+  int64_t eval_every = 0;              // 0: at the last step only
+  int64_t early_stop = 0;              // patience, in evaluations without a better accuracy; 0: off
+
   // How.
   int64_t batch_size = 32;             // global, in examples (sequences for lm)
   int64_t micro_batch = 0;             // global examples per micro-step (0: the whole batch)

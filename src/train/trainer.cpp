@@ -41,6 +41,38 @@ struct SupervisedData {
   TrainTargets targets;
 };
 
+// Held-out data (--valid) with its targets (ground truth, or weak labels for a student) and its
+// fixed inference batches.
+struct ValidationData {
+  TokenDataset ds;
+  TrainTargets targets;
+  InferenceBatches batches;
+};
+constexpr int kValidBatch = 64;
+
+// One point of the validation curve (valid.jsonl).
+struct ValidPoint {
+  double loss = 0.0, accuracy = 0.0;
+  int64_t examples = 0;
+};
+
+// Keeps the lines of a JSONL log whose "step" is at most `start`: a resumed run's logs continue
+// from its checkpoint.
+std::string log_lines_up_to(const std::string& path, int64_t start) {
+  std::vector<std::string> kept;
+  if (start > 0 && file_exists(path)) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      try {
+        if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= start) kept.push_back(line);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return kept.empty() ? "" : join(kept, "\n") + "\n";
+}
+
 // ---------------------------------------------------------------------------------------------
 
 class Trainer {
@@ -53,6 +85,14 @@ class Trainer {
  private:
   void setup_model();
   void setup_data();
+  void setup_validation();
+  // Validation every --eval-every steps and at the last: the curve, and for early stopping the
+  // best accuracy so far (best.h5). Returns true when the patience is spent.
+  bool validate_if_due(int64_t step, int64_t total);
+  ValidPoint evaluate_validation();
+  void restore_best_so_far(const CheckpointInfo& info, int64_t start);
+  bool patience_spent() const { return cfg_.early_stop > 0 && best_.since >= cfg_.early_stop; }
+  void keep_best(int64_t total, int64_t stopped_at);
   double micro_step_supervised(const std::vector<int64_t>& micro, bool last, double step_frac, int64_t* tokens,
                                std::optional<double> aux_threshold);
   // Logits of every example of `micro` on every DP rank: each rank computes its slice `mine`
@@ -97,6 +137,7 @@ class Trainer {
   void require_same_settings_as_checkpoint() const;
   bool params_finite() const;  // collective over the world
   std::string ckpt_path() const { return cfg_.run_dir + "/ckpt.h5"; }
+  std::string best_path() const { return cfg_.run_dir + "/best.h5"; }
 
   const TrainConfig& cfg_;
   const ProcessGrid& grid_;
@@ -108,6 +149,15 @@ class Trainer {
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<SupervisedData> sup_;
+  std::unique_ptr<ValidationData> valid_;
+  // Early stopping: the best validation accuracy so far, its step (0: none yet) and the
+  // evaluations since; every checkpoint records them, so a resumed run stops where this one would.
+  struct BestSoFar {
+    double accuracy = -1.0;
+    int64_t step = 0, since = 0;
+  } best_;
+  int64_t stopped_at_ = 0;  // the step training stopped at, recorded with the best weights
+  std::ofstream valid_log_;
   std::unique_ptr<LmDataset> lm_;
   std::unique_ptr<Sampler> sampler_;
   TrainState state_;
@@ -159,7 +209,26 @@ void Trainer::setup_data() {
     sup_ = std::make_unique<SupervisedData>(SupervisedData{std::move(ds), std::move(targets)});
     max_len_ = sup_->ds.info().max_len;
     tokenizer_sha_ = sup_->ds.info().tokenizer_sha256;
+    setup_validation();
   }
+}
+
+void Trainer::setup_validation() {
+  if (cfg_.valid_data.empty()) return;
+  TokenDataset ds = TokenDataset::open(cfg_.valid_data);
+  const TokenDatasetInfo &v = ds.info(), &t = sup_->ds.info();
+  if (v.task != "classification" || cfg_.objective != "classify")
+    throw UsageError("--valid " + cfg_.valid_data + ": validation measures accuracy, so the run and the data must be classification");
+  if (v.tokenizer_sha256 != t.tokenizer_sha256 || v.num_classes != t.num_classes)
+    throw DataError(cfg_.valid_data, "has another tokenizer or number of classes than " + cfg_.data);
+  TrainConfig held_out = cfg_;
+  held_out.data = cfg_.valid_data;
+  held_out.labels_dir = cfg_.valid_labels_dir;
+  held_out.select_confident = 1.0;
+  TrainTargets targets = TrainTargets::build(held_out, ds, sup_->targets.num_classes());
+  max_len_ = std::max(max_len_, v.max_len);
+  InferenceBatches batches = plan_inference_batches(ds, kValidBatch);
+  valid_ = std::make_unique<ValidationData>(ValidationData{std::move(ds), std::move(targets), std::move(batches)});
 }
 
 std::map<std::string, std::string> Trainer::ckpt_attrs() const {
@@ -171,6 +240,12 @@ std::map<std::string, std::string> Trainer::ckpt_attrs() const {
   a["labels"] = cfg_.labels_dir;
   a["init"] = cfg_.init_ckpt;
   a["train_settings"] = settings_text(result_settings(cfg_));
+  if (cfg_.early_stop > 0) {
+    a["valid_best_accuracy"] = strfmt("%.17g", best_.accuracy);
+    a["valid_best_step"] = std::to_string(best_.step);
+    a["valid_evals_since_best"] = std::to_string(best_.since);
+    if (stopped_at_ > 0) a["valid_stopped_at"] = std::to_string(stopped_at_);  // the finished checkpoint
+  }
   return a;
 }
 
@@ -362,7 +437,11 @@ TrainResult Trainer::run() {
 
   TrainResult result;
   result.optimizer_bytes = opt_->state_bytes();
-  const int64_t end = cfg_.stop_after > 0 ? std::min(total, cfg_.stop_after) : total;
+  // A run resumed after its patience was spent (a stop signal came with the last evaluation)
+  // trains no further: it only keeps its best weights.
+  const bool spent_before = patience_spent() && start < total;
+  const int64_t end = spent_before ? start : (cfg_.stop_after > 0 ? std::min(total, cfg_.stop_after) : total);
+  bool stopped_early = spent_before;
   LoopState loop;
   grid_.tp().reset_comm_seconds();
   grid_.dp().reset_comm_seconds();
@@ -377,11 +456,15 @@ TrainResult Trainer::run() {
     result.steps_done = step + 1;
     if ((step + 1) % std::max(1, cfg_.log_every) == 0 || step + 1 == end || step == start)
       log_progress(step, start, end, total, out, loop);
+    stopped_early = validate_if_due(step + 1, total);
     if (checkpoint_or_preempt(step, end, total)) {
       result.preempted = true;
       break;
     }
+    if (stopped_early) break;
   }
+  if (cfg_.early_stop > 0 && !result.preempted && start < total && (stopped_early || result.steps_done == total))
+    keep_best(total, stopped_early ? std::max(result.steps_done, start) : total);
   result.seconds = total_timer.seconds();
   result.tokens_per_second = loop.run_timer.seconds() > 0 ? loop.run_tokens / loop.run_timer.seconds() : 0.0;
   result.comm_seconds = grid_.tp().comm_seconds() + grid_.dp().comm_seconds() + sync_->comm_seconds();
@@ -421,6 +504,7 @@ int64_t Trainer::resume_or_initialise(int64_t total) {
                               ckpt_path().c_str(), static_cast<long long>(info.state.total_steps),
                               static_cast<long long>(total)));
     state_.skipped_steps = info.state.skipped_steps;
+    restore_best_so_far(info, info.state.step);
     log_info(strfmt("resuming %s at step %lld/%lld", cfg_.run_dir.c_str(), static_cast<long long>(info.state.step),
                     static_cast<long long>(total)));
     return info.state.step;
@@ -444,19 +528,12 @@ void Trainer::open_run_folder(int64_t start) {
   if (!grid_.is_root()) return;
   make_dirs(cfg_.run_dir);
   write_text_atomic(cfg_.run_dir + "/config.ini", effective_config_);
-  std::vector<std::string> kept;
-  if (start > 0 && file_exists(cfg_.run_dir + "/metrics.jsonl")) {
-    std::ifstream in(cfg_.run_dir + "/metrics.jsonl");
-    std::string line;
-    while (std::getline(in, line)) {
-      try {
-        if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= start) kept.push_back(line);
-      } catch (const std::exception&) {
-      }
-    }
-  }
-  write_text_atomic(cfg_.run_dir + "/metrics.jsonl", kept.empty() ? "" : join(kept, "\n") + "\n");
-  metrics_.open(cfg_.run_dir + "/metrics.jsonl", std::ios::app);
+  const std::string metrics = cfg_.run_dir + "/metrics.jsonl", valid = cfg_.run_dir + "/valid.jsonl";
+  write_text_atomic(metrics, log_lines_up_to(metrics, start));
+  metrics_.open(metrics, std::ios::app);
+  if (!valid_) return;
+  write_text_atomic(valid, log_lines_up_to(valid, start));
+  valid_log_.open(valid, std::ios::app);
 }
 
 void Trainer::log_run_start(int64_t total) const {
@@ -552,11 +629,96 @@ bool Trainer::checkpoint_or_preempt(int64_t step, int64_t end, int64_t total) {
   int64_t stop = g_stop_signal.load();
   grid_.world().all_reduce(&stop, 1, ReduceOp::Max);
   const bool periodic = cfg_.save_every > 0 && (step + 1) % cfg_.save_every == 0;
+  // With early stopping the finished checkpoint holds the best weights (keep_best writes it): the
+  // last step's weights must never be written as a finished run.
+  const bool best_kept_instead = cfg_.early_stop > 0 && step + 1 == total;
+  if (best_kept_instead) return false;
   if (stop || periodic || step + 1 == end) save(step + 1, ckpt_path(), cfg_.save_optimizer || step + 1 < total);
   if (!stop) return false;
   log_info(strfmt("signal %lld received: checkpoint written at step %lld; exiting for requeue",
                   static_cast<long long>(stop), static_cast<long long>(step + 1)));
   return true;
+}
+
+bool Trainer::validate_if_due(int64_t step, int64_t total) {
+  if (!valid_) return false;
+  if (step != total && (cfg_.eval_every <= 0 || step % cfg_.eval_every != 0)) return false;
+  const ValidPoint p = evaluate_validation();
+  if (grid_.is_root()) {
+    valid_log_ << nlohmann::json({{"step", step}, {"loss", p.loss}, {"accuracy", p.accuracy}, {"examples", p.examples}}).dump()
+               << "\n";
+    valid_log_.flush();
+  }
+  log_info(strfmt("validation at step %lld: accuracy %.4f, loss %.4f (%lld examples)", static_cast<long long>(step),
+                  p.accuracy, p.loss, static_cast<long long>(p.examples)));
+  if (cfg_.early_stop <= 0) return false;
+  if (p.accuracy > best_.accuracy) {  // ties keep the earlier step
+    best_ = {p.accuracy, step, 0};
+    // The resume point records this best before best.h5 holds it, so a stop between the two
+    // writes resumes at the best step itself and rewrites best.h5 from its weights.
+    save(step, ckpt_path(), true);
+    save(step, best_path(), false);
+    return false;
+  }
+  ++best_.since;
+  return patience_spent();
+}
+
+// Accuracy: argmax of the logits against argmax of the targets (a student's: its supervisor's
+// labels); loss: cross-entropy against the targets. Every rank computes the whole set.
+ValidPoint Trainer::evaluate_validation() {
+  const Inference out = run_inference(head_forward(*compute_, model_cfg_), valid_->ds, valid_->batches);
+  const std::vector<int64_t> rows = rows_of(valid_->batches);
+  const size_t C = static_cast<size_t>(out.C);
+  std::vector<float> targets(rows.size() * C);
+  valid_->targets.read(rows, targets.data());
+  ValidPoint p;
+  p.examples = static_cast<int64_t>(rows.size());
+  int64_t correct = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const float* logit = out.logits.data() + i * C;
+    const float* prob = out.probs.data() + i * C;
+    const float* target = targets.data() + i * C;
+    for (size_t c = 0; c < C; ++c) p.loss -= target[c] * std::log(std::max(static_cast<double>(prob[c]), 1e-30));
+    correct += std::max_element(logit, logit + C) - logit == std::max_element(target, target + C) - target;
+  }
+  p.loss /= static_cast<double>(std::max<int64_t>(1, p.examples));
+  p.accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(1, p.examples));
+  return p;
+}
+
+// The early-stopping state a checkpoint records, and best.h5 made consistent with it.
+void Trainer::restore_best_so_far(const CheckpointInfo& info, int64_t start) {
+  if (cfg_.early_stop <= 0) return;
+  auto attr = [&](const char* key) {
+    auto it = info.attrs.find(key);
+    return it == info.attrs.end() ? std::string() : it->second;
+  };
+  if (attr("valid_best_step").empty()) return;
+  best_.accuracy = std::stod(attr("valid_best_accuracy"));
+  best_.step = std::stoll(attr("valid_best_step"));
+  best_.since = std::stoll(attr("valid_evals_since_best"));
+  if (best_.step == 0) return;
+  const bool holds_best = file_exists(best_path()) && read_checkpoint_info(best_path()).state.step == best_.step;
+  if (holds_best) return;
+  if (best_.step != start)
+    throw DataError(best_path(), strfmt("does not hold step %lld, the best validation step %s records",
+                                        static_cast<long long>(best_.step), ckpt_path().c_str()));
+  save(start, best_path(), false);  // stopped between the two writes: the resumed weights are the best
+}
+
+// The finished checkpoint: the best validation step's weights, marked as the run's last step
+// (so the run counts as done), without optimizer state (it belongs to other weights).
+void Trainer::keep_best(int64_t total, int64_t stopped_at) {
+  load_checkpoint(best_path(), *model_, nullptr, false, grid_, {false, false});
+  compute_->params_from_host();
+  stopped_at_ = stopped_at;
+  save(total, ckpt_path(), false);
+  grid_.world().barrier();
+  if (grid_.is_root()) std::filesystem::remove(best_path());
+  log_info(strfmt("%s at step %lld: keeping step %lld (validation accuracy %.4f) as %s",
+                  stopped_at < total ? "early stop" : "end of training", static_cast<long long>(stopped_at),
+                  static_cast<long long>(best_.step), best_.accuracy, ckpt_path().c_str()));
 }
 
 }  // namespace
