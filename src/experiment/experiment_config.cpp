@@ -122,6 +122,9 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"data.max_test", i32("data.max_test", &ExperimentConfig::max_test, kNonNegative)},
       {"data.test_size", i32("data.test_size", &ExperimentConfig::test_size, NumberRange::at_least(2))},
       {"data.overlong", str(&ExperimentConfig::overlong)},
+      {"data.valid_fraction", dbl("data.valid_fraction", &ExperimentConfig::valid_fraction, NumberRange::half_open(0, 1))},
+      {"finetune.eval_every", i64("finetune.eval_every", &ExperimentConfig::eval_every, kNonNegative)},
+      {"finetune.early_stop", i64("finetune.early_stop", &ExperimentConfig::early_stop, kNonNegative)},
       {"pretrain.corpus", str(&ExperimentConfig::corpus)},
       {"pretrain.sotu_headers", str(&ExperimentConfig::sotu_headers)},
       {"pretrain.sotu_passages",
@@ -254,6 +257,10 @@ void validate(ExperimentConfig& c) {
   }
   if (!c.bootstrap.empty() && c.bootstrap.size() < 3)
     throw UsageError(f + ": experiment.bootstrap needs a chain of at least 3 sizes");
+  if ((c.eval_every > 0 || c.early_stop > 0) && c.valid_fraction <= 0)
+    throw UsageError(f + ": finetune.eval_every and finetune.early_stop need a validation split (data.valid_fraction > 0)");
+  if (c.early_stop > 0 && c.eval_every == 0)
+    throw UsageError(f + ": finetune.early_stop needs finetune.eval_every (evaluations to compare)");
   if (c.tokenizer != "byte" && c.tokenizer != "gpt2") throw UsageError(f + ": experiment.tokenizer: byte or gpt2");
   if (!c.tokenizer_files.empty() && c.tokenizer != "gpt2")
     throw UsageError(f + ": experiment.tokenizer_files needs experiment.tokenizer = gpt2 (a BPE vocabulary)");

@@ -52,6 +52,9 @@ struct ExperimentConfig {
   int max_test = 0;
   int test_size = 400;
   std::string overlong = "truncate";
+  // data.valid_fraction: the part of each half held out for validation (prepare --valid-fraction);
+  // every fine-tuning stage then gets --valid, and tuning is judged there, not on test. 0: none.
+  double valid_fraction = 0.0;
 
   // pretraining the family
   std::string corpus = "embedded";  // or an LM dataset .h5 / a JSONL of documents
@@ -83,6 +86,8 @@ struct ExperimentConfig {
   double aux_alpha_max = 0.75;
   double aux_warmup_frac = 0.2;
   double kd_temperature = 1.0;
+  int64_t eval_every = 0;  // finetune.eval_every: w2s train --eval-every (0: validate at the last step only)
+  int64_t early_stop = 0;  // finetune.early_stop: w2s train --early-stop, the patience (0: off)
 
   // labeling and analysis
   int label_batch = 64;

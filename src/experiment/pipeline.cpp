@@ -224,6 +224,7 @@ class Pipeline {
   void add_save_every();
   void plan_task_seed(const TaskSpec& task, int seed);
   void plan_chain(const TaskSpec& task, int seed, const std::string& loss);
+  void plan_validation();
   void add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd,
                     std::vector<std::string> inputs);
   void add_student(const std::string& title, const std::string& split, const std::string& run,
@@ -485,6 +486,7 @@ void Pipeline::plan() {
   plan_pretraining();
   for (const TaskSpec& t : cfg_.tasks)
     for (int seed : cfg_.seeds) plan_task_seed(t, seed);
+  plan_validation();
   // experiment.device reaches every stage that runs a model; the CPU default adds nothing, so
   // CPU plans (and their stage stamps) are as before.
   if (cfg_.device != "cpu")
@@ -508,6 +510,64 @@ void Pipeline::add_save_every() {
                                                : -1;
     if (every >= 0) s.command.insert(s.command.end(), {"--save-every", std::to_string(every)});
   }
+}
+
+// The value after `option` in a command line, "" when absent.
+std::string option_value(const std::vector<std::string>& command, const std::string& option) {
+  auto it = std::find(command.begin(), command.end(), option);
+  return it != command.end() && it + 1 != command.end() ? *(it + 1) : "";
+}
+
+std::string folder_of(const std::string& path) { return fs::path(path).parent_path().string(); }
+
+// data.valid_fraction > 0: every split also holds valid_a.h5 / valid_b.h5; every fine-tuning
+// stage validates (--valid) on the held-out part of the half it trains on: ground-truth runs on
+// valid_a's ground truth, students (and bootstrapping steps) on valid_b with their supervisor's
+// labels (a label set's twin over valid_b, in <labels>-valid), never on ground truth, as the
+// paper's student never sees it. Only the evaluation stages read test.h5. Off (0) adds nothing,
+// so existing plans and their stamps are unchanged.
+void Pipeline::plan_validation() {
+  if (cfg_.valid_fraction <= 0) return;
+  std::vector<Stage> planned;
+  for (Stage& s : stages_) {
+    const std::string kind = s.command.at(0);  // a copy: the command grows below
+    if (kind == "prepare" && option_value(s.command, "--out-dir") != "") {
+      const std::string split = option_value(s.command, "--out-dir");
+      s.command.insert(s.command.end(), {"--valid-fraction", strfmt("%g", cfg_.valid_fraction)});
+      s.outputs.insert(s.outputs.end(), {split + "/valid_a.h5", split + "/valid_b.h5"});
+      s.verified = [split, base = s.verified]() -> Verdict {
+        if (!base().ok()) return base();
+        return opens([&] {
+          for (const char* f : {"/valid_a.h5", "/valid_b.h5"}) TokenDataset::open(split + f);
+        });
+      };
+    } else if (kind == "train") {
+      const std::string split = folder_of(option_value(s.command, "--data")), labels = option_value(s.command, "--labels");
+      std::vector<std::string> args = {"--valid", split + (labels.empty() ? "/valid_a.h5" : "/valid_b.h5")};
+      if (!labels.empty()) args.insert(args.end(), {"--valid-labels", labels + "-valid"});
+      s.inputs.insert(s.inputs.end(), args.begin() + 1, args.begin() + 2);
+      if (!labels.empty()) s.inputs.push_back(labels + "-valid");
+      if (cfg_.eval_every > 0) args.insert(args.end(), {"--eval-every", std::to_string(cfg_.eval_every)});
+      if (cfg_.early_stop > 0) args.insert(args.end(), {"--early-stop", std::to_string(cfg_.early_stop)});
+      s.command.insert(s.command.end(), args.begin(), args.end());
+    }
+    planned.push_back(s);
+    if (kind != "label") continue;
+    // The same supervisor's labels over the validation half, for the students it supervises.
+    const std::string model = option_value(s.command, "--model"), out = s.out_dir + "-valid";
+    const std::string data = folder_of(option_value(s.command, "--data")) + "/valid_b.h5";
+    Stage twin = s;
+    twin.title = s.title + " (validation half)";
+    twin.command = {"label", "--model", model, "--data", data, "--out-dir", out, "--batch", std::to_string(cfg_.label_batch),
+                    "--tp", std::to_string(cfg_.tp)};
+    twin.out_dir = out;
+    twin.verified = [out, model, data] { return label_set_verdict(out, model, data); };
+    twin.inputs = {model, data};
+    twin.outputs = {out};
+    twin.id.clear();
+    planned.push_back(std::move(twin));
+  }
+  stages_ = std::move(planned);
 }
 
 // A path is written by a stage when it is one of its outputs or lies inside an output folder.

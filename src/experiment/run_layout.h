@@ -3,6 +3,7 @@
 //
 //   ROOT/data/<task>/{train.jsonl, test.jsonl}          the task's examples
 //   ROOT/data/<task>/split-<s>/{train_a.h5, train_b.h5, test.h5}   tokenized, A/B halves by seed s
+//   ROOT/data/<task>/split-<s>/{valid_a.h5, valid_b.h5}  with data.valid_fraction: held out of A / B
 //   ROOT/data/corpus/{corpus.jsonl, lm.h5}
 //   ROOT/models/<size>/ckpt.h5                          pretrained family member
 //   ROOT/<task>/seed-<s>/gt-<size>/                     <size> fine-tuned on half A, ground truth:
@@ -12,7 +13,9 @@
 //   ROOT/<task>/seed-<s>/w2s-<weak>-to-<strong>-<loss>/  student <strong> on B with <weak>'s labels
 //   ROOT/<task>/seed-<s>/boot-<m1>-<m2>-...-<mn>-<loss>/ bootstrapping chain m1 → … → mn; step-<k>/
 //                                                       holds each link, predictions.h5 the last
-//   each model folder: config.ini, metrics.jsonl, ckpt.h5, predictions.h5 (on test)
+//   <labels folder>-valid/                              with validation: the same supervisor's labels
+//                                                       on valid_b (a student's validation targets)
+//   each model folder: config.ini, metrics.jsonl, ckpt.h5, predictions.h5 (on test), valid.jsonl
 //   ROOT/report.json, ROOT/report.md                    from w2s analyze
 // Size, task and loss names are [A-Za-z0-9_]+ (no '-'), so folder names parse unambiguously.
 // What each file holds: docs/formats.md.
