@@ -4,9 +4,32 @@
 #   W2S_BIN      the w2s binary (default: w2s on PATH)
 #   W2S_CLUSTER  the cluster file (configs/clusters/*.ini): launcher, mpi plugin, mpirun_args,
 #                modules, setup line, max_requeues. Without one: srun --mpi=pmix, nothing loaded.
+#   W2S_SRUN_ARGS  options for the srun that starts the ranks (cluster.py srun_options: -c,
+#                --cpu-bind, --gpu-bind)
+#   W2S_STATE_DIR  where the job records how it ended (RUN_ROOT/slurm/state), for jobs/status
 set -uo pipefail
 W2S_BIN="${W2S_BIN:-w2s}"
 W2S_PYTHON="${W2S_PYTHON:-python3}"
+
+# How this job ended, in $W2S_STATE_DIR/<job id or array id_index>: "STATE exit restarts time".
+# jobs/status reads it for a job Slurm has purged: RUNNING left behind means the job was killed
+# before it could say (cancelled, timed out, node lost), which counts as a failure.
+w2s_job_key="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID:-}}"
+w2s_job_key="${w2s_job_key:-${SLURM_JOB_ID:-}}"
+w2s_requeued=0
+w2s_record_state() {
+  [ -n "${W2S_STATE_DIR:-}" ] && [ -n "$w2s_job_key" ] || return 0
+  local file="$W2S_STATE_DIR/$w2s_job_key"
+  mkdir -p "$W2S_STATE_DIR" && echo "$1 $2 ${SLURM_RESTART_COUNT:-0} $(date -Is)" > "$file.tmp" && mv -f "$file.tmp" "$file"
+}
+w2s_record_exit() {
+  local rc=$1
+  if [ "$w2s_requeued" -eq 1 ]; then w2s_record_state REQUEUED "$rc"
+  elif [ "$rc" -eq 0 ]; then w2s_record_state COMPLETED 0
+  else w2s_record_state FAILED "$rc"; fi
+}
+w2s_record_state RUNNING -
+trap 'w2s_record_exit $?' EXIT
 
 W2S_CLUSTER_LAUNCHER=srun W2S_CLUSTER_MPI=pmix W2S_CLUSTER_MPIRUN_ARGS="" W2S_CLUSTER_MAX_REQUEUES=20
 W2S_CLUSTER_MODULES="" W2S_CLUSTER_SETUP=""
@@ -21,9 +44,17 @@ if [ -n "$w2s_modules" ]; then
   # shellcheck disable=SC2086  # a space-separated list by design
   module load $w2s_modules || exit 1
 fi
+# The cluster file's [env] (NCCL, UCX, InfiniBand settings), before the setup line can use it.
+if [ -n "${W2S_CLUSTER:-}" ]; then
+  w2s_env=$("$W2S_PYTHON" "$W2S_HOME/jobs/lib/cluster.py" "$W2S_CLUSTER" env) || exit 1
+  eval "$w2s_env"
+fi
 if [ -n "$w2s_setup" ]; then eval "$w2s_setup" || { echo "[w2s-job] cluster setup line failed: $w2s_setup" >&2; exit 1; }; fi
 # One OpenMP thread pool per rank, as wide as the cores Slurm gave that rank.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"
+# Since Slurm 22.05 srun does not inherit --cpus-per-task from the allocation: without this every
+# rank's threads would share one core (W2S_SRUN_ARGS says -c as well; this covers hand-made jobs).
+if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then export SRUN_CPUS_PER_TASK="${SRUN_CPUS_PER_TASK:-$SLURM_CPUS_PER_TASK}"; fi
 
 # w2s_launch ARGS...: w2s on every task of the allocation.
 w2s_launch() {
@@ -31,7 +62,8 @@ w2s_launch() {
     # shellcheck disable=SC2086  # mpirun_args is a list of options by design
     mpirun -n "${SLURM_NTASKS:-1}" $W2S_MPIRUN_ARGS "$W2S_BIN" "$@"
   else
-    srun --mpi="$W2S_MPI" --kill-on-bad-exit=1 "$W2S_BIN" "$@"
+    # shellcheck disable=SC2086  # a list of options by design
+    srun --mpi="$W2S_MPI" --kill-on-bad-exit=1 ${W2S_SRUN_ARGS:-} "$W2S_BIN" "$@"
   fi
 }
 
@@ -72,6 +104,7 @@ w2s_stage() {
       exit 75
     fi
     echo "[w2s-job] $(date -Is) w2s stopped for preemption (exit $rc); requeueing job ${SLURM_JOB_ID}"
+    w2s_requeued=1
     scontrol requeue "${SLURM_JOB_ID}" || { echo "[w2s-job] scontrol requeue failed"; exit 75; }
     exit 0
   fi

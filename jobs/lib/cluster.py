@@ -4,6 +4,7 @@ modules and time limits of one site, and the sbatch options they turn into.
 Used by the jobs/ drivers at submission time and by the slurm/ templates at run time:
     jobs/lib/cluster.py FILE get section.key      print one value ("" when empty or absent)
     jobs/lib/cluster.py FILE shell                W2S_CLUSTER_<KEY>='value' lines for bash eval
+    jobs/lib/cluster.py FILE env                  export NAME='value' lines of its [env] section
 Keys are documented in configs/clusters/example-gpu.ini; an unknown key is an error naming the
 file and the key, so a typo never silently falls back to a default.
 """
@@ -18,10 +19,14 @@ KEYS = {
         "name": "", "partition": "", "account": "", "qos": "", "launcher": "srun", "mpi": "pmix",
         "mpirun_args": "", "tasks_per_node": "1", "cpus_per_task": "1", "gpus_per_node": "0", "modules": "",
         "setup": "", "signal_lead": "120", "max_requeues": "20", "save_every": "0",
-        "sbatch_extra": "",
+        "sbatch_extra": "", "mem": "", "exclusive": "no", "cpu_bind": "", "gpu_bind": "",
+        "cpu_partition": "", "cpu_cpus_per_task": "1", "cpu_mem": "", "cpu_sbatch_extra": "",
     },
     "time": {"data": "", "pretrain": "", "train": "", "label": "", "eval": "", "analyze": "", "pipeline": ""},
+    "nodes": {"pretrain": "1", "train": "1", "label": "1", "eval": "1"},
 }
+# [env]: NAME = value lines exported in every job (NCCL/UCX/InfiniBand settings); any names.
+ENV_SECTION = "env"
 # Stage kinds that run one rank (data preparation writes files from rank 0 only; analysis is serial).
 SINGLE_RANK_KINDS = {"data", "analyze"}
 
@@ -35,13 +40,18 @@ class Cluster:
         if not os.path.isfile(path):
             raise ClusterError(f"{path}: cluster file not found")
         parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
+        parser.optionxform = str  # [env] names keep their case (NCCL_IB_HCA)
         try:
             parser.read(path)
         except configparser.Error as e:
             raise ClusterError(f"{path}: {e}")
         self.path = os.path.abspath(path)
         self.values = {s: dict(keys) for s, keys in KEYS.items()}
+        self.env = {}
         for section in parser.sections():
+            if section == ENV_SECTION:
+                self._read_env(path, parser.items(section))
+                continue
             if section not in KEYS:
                 raise ClusterError(f"{path}: unknown section [{section}]")
             for key, value in parser.items(section):
@@ -49,6 +59,12 @@ class Cluster:
                     raise ClusterError(f"{path}: unknown key '{section}.{key}'")
                 self.values[section][key] = value.strip()
         self._validate()
+
+    def _read_env(self, path, items):
+        for name, value in items:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ClusterError(f"{path}: [env] '{name}' is not an environment variable name")
+            self.env[name] = value.strip()
 
     def _validate(self):
         if self.get("cluster.launcher") not in ("srun", "mpirun"):
@@ -58,6 +74,16 @@ class Cluster:
                 raise ClusterError(f"{self.path}: cluster.{key} must be a whole number")
         if self.int("cluster.tasks_per_node") < 1:
             raise ClusterError(f"{self.path}: cluster.tasks_per_node must be at least 1")
+        if not re.fullmatch(r"[1-9]\d*", self.get("cluster.cpu_cpus_per_task")):
+            raise ClusterError(f"{self.path}: cluster.cpu_cpus_per_task must be a whole number of at least 1")
+        for kind in KEYS["nodes"]:
+            if not re.fullmatch(r"[1-9]\d*", self.get("nodes." + kind)):
+                raise ClusterError(f"{self.path}: nodes.{kind} must be a whole number of at least 1")
+        if self.get("cluster.exclusive") not in ("yes", "no"):
+            raise ClusterError(f"{self.path}: cluster.exclusive must be yes or no")
+        for key in ("mem", "cpu_mem"):
+            if self.get("cluster." + key) and not re.fullmatch(r"\d+[KMGT]?", self.get("cluster." + key)):
+                raise ClusterError(f"{self.path}: cluster.{key} must be a size as sbatch --mem takes it (e.g. 64G, 0)")
 
     def get(self, dotted):
         section, key = dotted.split(".", 1)
@@ -72,38 +98,84 @@ class Cluster:
     def name(self):
         return self.get("cluster.name") or os.path.splitext(os.path.basename(self.path))[0]
 
-    def ranks(self, kind, nodes=1, tasks_per_node=None):
-        return 1 if kind in SINGLE_RANK_KINDS else nodes * (tasks_per_node or self.int("cluster.tasks_per_node"))
+    def nodes(self, kind):
+        """Nodes of one stage kind: [nodes] for the compute kinds, one for data and analysis."""
+        return 1 if kind not in KEYS["nodes"] else self.int("nodes." + kind)
 
-    def sbatch_options(self, kind, nodes=1, tasks_per_node=None):
-        """sbatch options for one stage kind (see KEYS['time']) on `nodes` nodes, with the cluster's
-        ranks per node unless `tasks_per_node` says otherwise (scaling studies)."""
-        opts = []
-        for key, flag in (("partition", "--partition"), ("account", "--account"), ("qos", "--qos")):
+    def ranks(self, kind, nodes=None, tasks_per_node=None):
+        if kind in SINGLE_RANK_KINDS:
+            return 1
+        return (nodes or self.nodes(kind)) * (tasks_per_node or self.int("cluster.tasks_per_node"))
+
+    def _gpus(self, kind, gpu):
+        """GPUs per node for a stage: gpu True (its command runs --device cuda) asks for the node's
+        GPUs, False for none; None (a stage without a plan, e.g. a scaling point) asks for them on
+        compute kinds whenever the cluster has some."""
+        if kind in SINGLE_RANK_KINDS:
+            return 0
+        if gpu and self.int("cluster.gpus_per_node") == 0:
+            raise ClusterError(f"{self.path}: a {kind} stage runs on cuda but cluster.gpus_per_node is 0")
+        return self.int("cluster.gpus_per_node") if gpu or gpu is None else 0
+
+    def sbatch_options(self, kind, nodes=None, tasks_per_node=None, gpu=None):
+        """sbatch options for one stage kind (see KEYS['time']) on `nodes` nodes (default: [nodes]),
+        with the cluster's ranks per node unless `tasks_per_node` says otherwise (scaling studies).
+        Data and analysis (one rank, no accelerator) go to the CPU partition with a small request;
+        the compute kinds get whole GPU nodes when `gpu` (see _gpus)."""
+        cpu_stage = kind in SINGLE_RANK_KINDS
+        partition = (self.get("cluster.cpu_partition") if cpu_stage else "") or self.get("cluster.partition")
+        opts = [f"--partition={partition}"] if partition else []
+        for key, flag in (("account", "--account"), ("qos", "--qos")):
             if self.get("cluster." + key):
                 opts.append(f"{flag}={self.get('cluster.' + key)}")
         if self.get("time." + kind):
             opts.append(f"--time={self.get('time.' + kind)}")
-        if kind in SINGLE_RANK_KINDS:
-            opts += ["--nodes=1", "--ntasks=1"]
+        if cpu_stage:
+            opts += ["--nodes=1", "--ntasks=1", f"--cpus-per-task={self.int('cluster.cpu_cpus_per_task')}"]
+            if self.get("cluster.cpu_mem"):
+                opts.append(f"--mem={self.get('cluster.cpu_mem')}")
         else:
-            opts += [f"--nodes={nodes}", f"--ntasks-per-node={tasks_per_node or self.int('cluster.tasks_per_node')}"]
-            if self.int("cluster.gpus_per_node") > 0:
-                opts.append(f"--gpus-per-node={self.int('cluster.gpus_per_node')}")
-        opts.append(f"--cpus-per-task={self.int('cluster.cpus_per_task')}")
+            opts += [f"--nodes={nodes or self.nodes(kind)}",
+                     f"--ntasks-per-node={tasks_per_node or self.int('cluster.tasks_per_node')}"]
+            if self._gpus(kind, gpu) > 0:
+                opts.append(f"--gpus-per-node={self._gpus(kind, gpu)}")
+            opts.append(f"--cpus-per-task={self.int('cluster.cpus_per_task')}")
+            if self.get("cluster.mem"):
+                opts.append(f"--mem={self.get('cluster.mem')}")
+            if self.get("cluster.exclusive") == "yes":
+                opts.append("--exclusive")
         # The warning signal goes to the batch shell (B:), which forwards it to w2s (slurm/lib.sh).
         opts += [f"--signal=B:USR1@{self.int('cluster.signal_lead')}", "--requeue", "--open-mode=append"]
-        opts += shlex.split(self.get("cluster.sbatch_extra"))
+        opts += shlex.split(self.get("cluster.cpu_sbatch_extra" if cpu_stage else "cluster.sbatch_extra"))
+        return opts
+
+    def srun_options(self, kind, gpu=None):
+        """Options of the srun that starts a stage's ranks (slurm/lib.sh adds them; empty with
+        launcher = mpirun). -c passes --cpus-per-task on: since Slurm 22.05 srun no longer
+        inherits it from the allocation, and each rank's OMP_NUM_THREADS threads would share one
+        core."""
+        if self.get("cluster.launcher") != "srun":
+            return []
+        if kind in SINGLE_RANK_KINDS:
+            return ["-c", str(self.int("cluster.cpu_cpus_per_task"))]
+        opts = ["-c", str(self.int("cluster.cpus_per_task"))]
+        if self.get("cluster.cpu_bind"):
+            opts.append(f"--cpu-bind={self.get('cluster.cpu_bind')}")
+        if self._gpus(kind, gpu) > 0 and self.get("cluster.gpu_bind"):
+            opts.append(f"--gpu-bind={self.get('cluster.gpu_bind')}")
         return opts
 
 
 def main(argv):
-    if not ((len(argv) == 3 and argv[1] == "get") or (len(argv) == 2 and argv[1] == "shell")):
-        sys.exit("usage: cluster.py FILE get section.key | cluster.py FILE shell")
+    if not ((len(argv) == 3 and argv[1] == "get") or (len(argv) == 2 and argv[1] in ("shell", "env"))):
+        sys.exit("usage: cluster.py FILE get section.key | cluster.py FILE shell | cluster.py FILE env")
     try:
         c = Cluster(argv[0])
         if argv[1] == "get":
             print(c.get(argv[2]))
+        elif argv[1] == "env":
+            for name, value in c.env.items():
+                print(f"export {name}={shlex.quote(value)}")
         else:
             for key, value in c.values["cluster"].items():
                 print(f"W2S_CLUSTER_{key.upper()}={shlex.quote(value)}")

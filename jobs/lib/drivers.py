@@ -47,6 +47,12 @@ def main_guard(fn):
         sys.exit(2)
 
 
+def runs_on_gpu(argv):
+    """Whether a stage's w2s command runs its model on a GPU (the plan adds --device cuda to every
+    model stage of an experiment with experiment.device = cuda)."""
+    return any(a == "--device" and b == "cuda" for a, b in zip(argv, argv[1:])) or "--device=cuda" in argv
+
+
 def csv_list(text):
     return [x for x in text.replace(",", " ").split() if x]
 
@@ -65,6 +71,8 @@ class Plan:
             raise StageError("plan: expected one analyze stage, last")
         self.analyze = analyses[0]
         self.stages = stages[:-1]
+        for s in self.stages:  # a request the cluster cannot meet fails before anything is submitted
+            self.cluster.sbatch_options(s.kind, gpu=runs_on_gpu(s.argv))
         self.sub = Submitter(self.cluster, self.w2s, self.root, args.dry_run)
         self.redo = args.redo
         self.submitted = []  # job ids in submission order
@@ -111,7 +119,8 @@ class Plan:
         argv = self.stage_argv(stage)
         args = argv[1:] if stage.kind in NAMES_SUBCOMMAND else argv
         stage.job = self.sub.submit(TEMPLATE[stage.kind], args, f"w2s-{stage.index + 1}-{stage.subcommand}",
-                                    stage.kind, stage.title, deps=deps, command=argv, stages=[stage.entry])
+                                    stage.kind, stage.title, deps=deps, command=argv, stages=[stage.entry],
+                                    gpu=runs_on_gpu(argv))
         self.submitted.append(stage.job)
         print(f"{stage.job}\t{stage.subcommand}\t{stage.title}\t(after {','.join(deps) or '-'})")
         return stage.job
@@ -137,7 +146,8 @@ class Plan:
         spec = f"0-{len(todo) - 1}" + (f"%{max_running}" if max_running > 0 else "")
         title = f"{len(todo)} x {todo[0].subcommand}: " + "; ".join(s.title for s in todo)
         job = self.sub.submit("array.sbatch", [task_file], name, kind, title, deps=list(deps), dep_type=dep_type,
-                              array=spec, stages=[s.entry for s in todo])
+                              array=spec, stages=[s.entry for s in todo],
+                              gpu=any(runs_on_gpu(s.argv) for s in todo))
         for i, s in enumerate(todo):
             s.job = f"{job}_{i}"
         self.submitted.append(job)
@@ -152,7 +162,7 @@ class Plan:
         a = self.analyze
         deps = self.deps_of([a])  # complete evaluations were not submitted
         job = self.sub.submit(TEMPLATE[a.kind], a.argv[1:], "w2s-analyze", a.kind, a.title, deps=deps,
-                              command=a.argv, stages=[a.entry])
+                              command=a.argv, stages=[a.entry], gpu=False)
         a.job = job
         self.submitted.append(job)
         print(f"{job}\tanalyze\t{a.outputs[0]}\t(after {','.join(deps) or '-'})")

@@ -51,18 +51,22 @@ class Submitter:
         self.count = 0
         self.env = dict(os.environ, W2S_HOME=HOME, W2S_BIN=w2s_bin, W2S_CLUSTER=cluster.path)
 
-    def submit(self, template, args, name, kind, title, nodes=1, deps=(), dep_type="afterok", array=None,
-               tasks_per_node=None, command=None, stages=()):
+    def submit(self, template, args, name, kind, title, nodes=None, deps=(), dep_type="afterok", array=None,
+               tasks_per_node=None, command=None, stages=(), gpu=None):
         """Submits slurm/<template> with `args`; returns the job id (a placeholder in dry-run).
         `command` (default: args) is what jobs.tsv records as the job's w2s command line; `stages`
         the plan records (dicts with at least id, kind and outputs) of what it runs, one per array
-        element, kept for jobs/status."""
+        element, kept for jobs/status. `gpu`: whether it runs on GPUs (Cluster.sbatch_options);
+        `nodes` defaults to the cluster file's [nodes] for the kind."""
         logs = log_dir(self.root)
         pattern = "%A_%a" if array else "%j"
         log = os.path.join(logs, f"{pattern}-{name}.out")
         cmd = ["sbatch", "--parsable", f"--job-name={name}", f"--output={log}", f"--chdir={os.getcwd()}",
                "--export=ALL"]
-        cmd += self.cluster.sbatch_options(kind, nodes, tasks_per_node)
+        cmd += self.cluster.sbatch_options(kind, nodes, tasks_per_node, gpu)
+        srun = self.cluster.srun_options(kind, gpu)
+        # The job's srun takes these (slurm/lib.sh); each job records how it ended in STATE_DIR.
+        env = dict(self.env, W2S_SRUN_ARGS=" ".join(srun), W2S_STATE_DIR=state_dir(self.root))
         deps = [str(d) for d in deps if d is not None]
         if deps:
             # A failed prerequisite cancels its dependents instead of leaving them pending forever.
@@ -73,9 +77,15 @@ class Submitter:
         self.count += 1
         if self.dry_run:
             print("    $ " + " ".join(shlex.quote(c) for c in cmd))
+            if self.cluster.get("cluster.launcher") == "srun":
+                print("      ranks: " + " ".join(["srun", f"--mpi={self.cluster.get('cluster.mpi')}", "--kill-on-bad-exit=1"]
+                                                 + srun + ["w2s", "..."]))
+            if self.cluster.env:
+                print("      env: " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.cluster.env.items()))
             return f"<job{self.count}>"
         os.makedirs(logs, exist_ok=True)
-        out = subprocess.run(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        os.makedirs(state_dir(self.root), exist_ok=True)
+        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              universal_newlines=True)
         if out.returncode != 0:
             raise SubmitError(f"sbatch refused job '{name}' ({title}): {out.stderr.strip()}")
@@ -108,6 +118,30 @@ class Submitter:
             if new:
                 f.write("\t".join(RECORD_FIELDS) + "\n")
             f.write("\t".join(x.replace("\t", " ") for x in row) + "\n")
+
+
+def state_dir(root):
+    """Where each job records how it ended (slurm/lib.sh): RUN_ROOT/slurm/state/<job key>, one line
+    "STATE exit-code restarts time", so jobs/status knows a job Slurm has since purged."""
+    return os.path.join(log_dir(root), "state")
+
+
+def read_job_states(root):
+    """{job key (id, or id_index for array elements): (state, exit code, restarts)} as recorded."""
+    states = {}
+    try:
+        names = os.listdir(state_dir(root))
+    except OSError:
+        return states
+    for name in names:
+        try:
+            with open(os.path.join(state_dir(root), name)) as f:
+                fields = f.read().split()
+        except OSError:
+            continue
+        if len(fields) >= 3 and not name.endswith(".tmp"):
+            states[name] = (fields[0], fields[1], fields[2])
+    return states
 
 
 def read_records(root):

@@ -2,6 +2,8 @@
 # slurm-wlm, started in the foreground in the background with their pids kept, all state under
 # $SLURM_DIR, SLURM_CONF exported, and stopped by those pids when the test exits (a munged that
 # was already running is left alone). Needs root. Skips (77) if Slurm or munge is missing.
+# W2S_SLURM_MIN_JOB_AGE: seconds a finished job stays in the controller (MinJobAge, default 600;
+# slurmctld purges older ones about once a minute), short for tests of purged jobs.
 for tool in slurmctld slurmd munged sbatch setpriv; do
   command -v "$tool" > /dev/null || { echo "SKIP: $tool not installed (tools/setup.sh installs slurm-wlm and munge)"; exit 77; }
 done
@@ -61,7 +63,7 @@ MpiDefault=none
 ReturnToService=2
 JobRequeue=1
 SchedulerParameters=sched_interval=1,bf_interval=1,defer_batch
-MinJobAge=600
+MinJobAge=${W2S_SLURM_MIN_JOB_AGE:-600}
 NodeName=$host CPUs=$(nproc --all) RealMemory=$mem State=UNKNOWN
 PartitionName=w2s Nodes=ALL Default=YES State=UP OverSubscribe=YES MaxTime=INFINITE
 CONF
