@@ -29,7 +29,10 @@ constexpr const char* kUsage =
     "or {\"txt\", \"target\"} with --task regression) into DIR/train_a.h5, DIR/train_b.h5 and DIR/test.h5.\n"
     "The train file is halved by a seeded permutation of the example ids: A (weak supervisor and\n"
     "ceiling, ground truth) gets the first ceil(N/2), B (the student's data) the rest; --max-train\n"
-    "first keeps a seeded subset. Examples longer than --max-len tokens are truncated (their\n"
+    "first keeps a seeded subset. --group-divisor D splits whole groups (ids sharing floor(id / D),\n"
+    "e.g. 10000 for sotu-party's speeches) so that no group is in both halves; --b-pools N also\n"
+    "writes B in N disjoint parts (DIR/train_b_pool1.h5 ...: the bootstrapping chain's pools).\n"
+    "Examples longer than --max-len tokens are truncated (their\n"
     "beginning is kept), truncated from the start (their end is kept: --overlong truncate-start)\n"
     "or dropped (--overlong drop).\n"
     "LM data: each --text file is cut into documents at blank lines (paragraphs, grouped up to\n"
@@ -82,7 +85,21 @@ struct TaskSettings {
   int32_t max_len = 0;
   Overlong overlong = Overlong::Truncate;
   uint64_t seed = 0;
+  int64_t group_divisor = 0;  // 0 or 1: every example its own group
+  int64_t b_pools = 0;        // 0: B alone
 };
+
+// Every part of a split must hold an example; with groups, too few groups can leave one empty.
+void require_nonempty_parts(const std::vector<std::vector<size_t>>& parts, const std::string& what,
+                            const std::string& train_path, int64_t group_divisor) {
+  for (const auto& part : parts)
+    if (part.empty())
+      throw DataError(train_path, strfmt("too few examples%s to split %s into %zu non-empty parts",
+                                         group_divisor > 1 ? strfmt(" or groups (--group-divisor %lld)",
+                                                                    (long long)group_divisor).c_str()
+                                                           : "",
+                                         what.c_str(), parts.size()));
+}
 
 PreparedSplit prepare_split(const std::string& name, const std::string& source, const std::vector<JsonlExample>& examples,
                             const std::vector<size_t>& positions, const Tokenizer& tokenizer, const TaskSettings& settings,
@@ -148,6 +165,9 @@ int prepare_task(const po::variables_map& vm) {
   if (settings.max_len < 1) throw UsageError(strfmt("--max-len must be positive, got %d", settings.max_len));
   settings.overlong = parse_overlong(vm["overlong"].as<std::string>());
   settings.seed = vm["seed"].as<uint64_t>();
+  settings.group_divisor = vm["group-divisor"].as<int64_t>();
+  settings.b_pools = vm["b-pools"].as<int64_t>();
+  if (settings.b_pools == 1) throw UsageError("--b-pools must be 0 (none) or at least 2, got 1");
   const std::string train_path = require_string(vm, "train");
   const std::string test_path = vm["test"].as<std::string>();
   const std::string out_dir = require_string(vm, "out-dir");
@@ -164,15 +184,28 @@ int prepare_task(const po::variables_map& vm) {
   std::vector<int64_t> train_ids;
   for (const auto& ex : train) train_ids.push_back(ex.id);
   std::vector<size_t> kept = seeded_subset(train_ids, max_train, settings.seed, "subset.train");
-  AbSplit ab = split_ab(ids_at(train, kept), settings.seed);
+  AbSplit ab = split_ab_grouped(ids_at(train, kept), settings.seed, settings.group_divisor);
+  require_nonempty_parts({ab.a, ab.b}, "train into A and B", train_path, settings.group_divisor);
   std::vector<size_t> a_positions, b_positions;
   for (size_t k : ab.a) a_positions.push_back(kept[k]);
   for (size_t k : ab.b) b_positions.push_back(kept[k]);
+  // B's pools: disjoint parts of B, whole groups at a time like A/B (split_by_group).
+  std::vector<std::vector<size_t>> pools;
+  if (settings.b_pools > 0) {
+    pools = split_by_group(ids_at(train, b_positions), settings.seed, "b-pools", static_cast<size_t>(settings.b_pools),
+                           settings.group_divisor);
+    require_nonempty_parts(pools, "B into pools", train_path, settings.group_divisor);
+    for (auto& pool : pools)
+      for (size_t& k : pool) k = b_positions[k];
+  }
 
   const std::string train_sha = sha256_file(train_path);
   std::vector<PreparedSplit> splits;
   splits.push_back(prepare_split("train_a", train_path, train, a_positions, *tokenizer, settings, train_sha));
   splits.push_back(prepare_split("train_b", train_path, train, b_positions, *tokenizer, settings, train_sha));
+  for (size_t k = 0; k < pools.size(); ++k)
+    splits.push_back(prepare_split("train_b_pool" + std::to_string(k + 1), train_path, train, pools[k], *tokenizer,
+                                   settings, train_sha));
   if (!test.empty()) {
     std::vector<int64_t> test_ids;
     for (const auto& ex : test) test_ids.push_back(ex.id);
@@ -190,14 +223,18 @@ int prepare_task(const po::variables_map& vm) {
   for (auto& out : outputs) out->commit();
   write_config_beside(vm, out_dir + "/prepare.ini");
 
-  log_info(strfmt("prepare: %s (%zu examples%s), tokenizer %s, max_len %d, overlong %s, seed %llu",
+  log_info(strfmt("prepare: %s (%zu examples%s), tokenizer %s, max_len %d, overlong %s, seed %llu%s",
                   train_path.c_str(), train.size(),
                   kept.size() < train.size() ? strfmt(", %zu kept by --max-train", kept.size()).c_str() : "",
                   tokenizer->kind().c_str(), settings.max_len, vm["overlong"].as<std::string>().c_str(),
-                  (unsigned long long)settings.seed));
+                  (unsigned long long)settings.seed,
+                  settings.group_divisor > 1
+                      ? strfmt(", A/B by group (id / %lld)", (long long)settings.group_divisor).c_str()
+                      : ""));
   for (const auto& split : splits) log_info(describe(split.name, split.stats, settings.jsonl.task));
-  log_info("wrote " + join({out_dir + "/train_a.h5", out_dir + "/train_b.h5"}, ", ") +
-           (test.empty() ? "" : ", " + out_dir + "/test.h5"));
+  std::vector<std::string> written;
+  for (const auto& split : splits) written.push_back(out_dir + "/" + split.name + ".h5");
+  log_info("wrote " + join(written, ", "));
   return 0;
 }
 
@@ -282,6 +319,10 @@ int cmd_prepare(const std::vector<std::string>& args) {
       ("overlong", po::value<std::string>()->default_value("truncate"),
        "examples longer than --max-len: truncate (keep the beginning) | truncate-start (keep the end) | drop")
       ("seed", number<uint64_t>(nullptr, "seed", NumberRange::non_negative())->default_value(0), "seed of the A/B split and the --max-* subsets")
+      ("group-divisor", number<int64_t>(nullptr, "group-divisor", NumberRange::non_negative())->default_value(0),
+       "split A/B (and --b-pools) by group: examples whose ids share floor(id / D) stay together (0: by example)")
+      ("b-pools", number<int64_t>(nullptr, "b-pools", NumberRange::non_negative())->default_value(0),
+       "also write B as this many disjoint pools, DIR/train_b_pool1.h5 ... (0: none)")
       ("max-train", number<int64_t>(nullptr, "max-train", NumberRange::non_negative())->default_value(0), "keep a seeded subset of this many train examples (0: all)")
       ("max-test", number<int64_t>(nullptr, "max-test", NumberRange::non_negative())->default_value(0), "keep a seeded subset of this many test examples (0: all)")
       ("tokenizer", po::value<std::string>()->default_value("gpt2"), "gpt2 | byte")

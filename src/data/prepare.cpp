@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
 
 #include "core/error.h"
 #include "core/philox.h"
@@ -46,6 +47,36 @@ AbSplit split_ab(const std::vector<int64_t>& ids, uint64_t seed) {
   std::sort(split.a.begin(), split.a.end());
   std::sort(split.b.begin(), split.b.end());
   return split;
+}
+
+int64_t group_of(int64_t id, int64_t group_divisor) {
+  if (group_divisor <= 1) return id;
+  const int64_t q = id / group_divisor;
+  return (id % group_divisor != 0 && id < 0) ? q - 1 : q;  // floor, for negative ids too
+}
+
+std::vector<std::vector<size_t>> split_by_group(const std::vector<int64_t>& ids, uint64_t seed,
+                                                const std::string& purpose, size_t parts, int64_t group_divisor) {
+  W2S_CHECK(parts >= 1, "split_by_group: no parts");
+  std::map<int64_t, std::vector<size_t>> members;  // group -> positions
+  for (size_t i = 0; i < ids.size(); ++i) members[group_of(ids[i], group_divisor)].push_back(i);
+  std::vector<int64_t> groups;
+  for (const auto& [group, positions] : members) groups.push_back(group);
+  std::vector<std::vector<size_t>> out(parts);
+  for (size_t g : key_order(groups, seed, purpose)) {
+    auto smallest =
+        std::min_element(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.size() < y.size(); });
+    const std::vector<size_t>& positions = members[groups[g]];
+    smallest->insert(smallest->end(), positions.begin(), positions.end());
+  }
+  for (auto& part : out) std::sort(part.begin(), part.end());
+  return out;
+}
+
+AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t group_divisor) {
+  if (group_divisor <= 1) return split_ab(ids, seed);
+  std::vector<std::vector<size_t>> halves = split_by_group(ids, seed, "ab-split.group", 2, group_divisor);
+  return {std::move(halves[0]), std::move(halves[1])};
 }
 
 Overlong parse_overlong(const std::string& name) {

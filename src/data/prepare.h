@@ -28,6 +28,24 @@ struct AbSplit {
 };
 AbSplit split_ab(const std::vector<int64_t>& ids, uint64_t seed);
 
+
+// The group of an example whose task numbers its ids by source (sotu-party: id = speech * 10000
+// + passage): floor(id / group_divisor). A divisor of 0 or 1 puts every example in its own group.
+int64_t group_of(int64_t id, int64_t group_divisor);
+
+// Positions (into ids) dealt into `parts` disjoint parts, whole groups at a time, so that no
+// group is in two parts: groups ordered by their key for `purpose` (seeded), each to the part
+// holding the fewest examples so far (ties to the lowest part). Parts then differ in size by at
+// most the largest group; every part is in file order. Without groups (divisor 0 or 1) the parts
+// differ by at most one example.
+std::vector<std::vector<size_t>> split_by_group(const std::vector<int64_t>& ids, uint64_t seed,
+                                                const std::string& purpose, size_t parts, int64_t group_divisor);
+
+// The A/B split of `w2s prepare --group-divisor D`: split_ab when the ids carry no groups (D 0 or
+// 1, so such data splits exactly as before), else split_by_group into two halves, so that weak
+// labels on B never come from a supervisor that trained on the same source (the same speech).
+AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t group_divisor);
+
 // What to do with an example longer than max_len tokens: drop it, keep its first max_len tokens
 // (the beginning of the text), or keep its last max_len tokens (the end: for inputs whose
 // question comes last, as sotu-party's --year-suffix, so that the last token still reads it).

@@ -104,6 +104,12 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
          c.seeds.clear();
          for (auto& s : list_of(v)) c.seeds.push_back(parse_number<int>(file, "experiment.seeds", s, kNonNegative));
        }},
+      {"experiment.pretrain_seeds",
+       [file](ExperimentConfig& c, const std::string& v) {
+         c.pretrain_seeds.clear();
+         for (auto& s : list_of(v))
+           c.pretrain_seeds.push_back(parse_number<int>(file, "experiment.pretrain_seeds", s, kNonNegative));
+       }},
       {"experiment.losses", [](ExperimentConfig& c, const std::string& v) { c.losses = list_of(v); }},
       {"experiment.sizes", [](ExperimentConfig& c, const std::string& v) { c.sizes = list_of(v); }},
       {"experiment.bootstrap", [](ExperimentConfig& c, const std::string& v) { c.bootstrap = list_of(v); }},
@@ -193,6 +199,7 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     else if (parts[2] == "year_prefix") t->year_prefix = parse_bool(file, key, v);
     else if (parts[2] == "year_suffix") t->year_suffix = parse_bool(file, key, v);
     else if (parts[2] == "split") t->split = v;
+    else if (parts[2] == "group_divisor") t->group_divisor = parse_number<int64_t>(file, key, v, kNonNegative);
     else return false;
     return true;
   }
@@ -255,6 +262,12 @@ void validate(ExperimentConfig& c) {
     if (std::find(c.losses.begin(), c.losses.end(), c.primary_loss) == c.losses.end())
       throw UsageError(f + ": analyze.primary_loss '" + c.primary_loss + "' is not in experiment.losses");
   }
+  if (std::set<int>(c.pretrain_seeds.begin(), c.pretrain_seeds.end()).size() != c.pretrain_seeds.size())
+    throw UsageError(f + ": experiment.pretrain_seeds lists a seed twice");
+  for (const auto& [name, spec] : c.size_specs)
+    if (!c.pretrain_seeds.empty() && !spec.init.empty())
+      throw UsageError(f + ": experiment.pretrain_seeds pretrains every size, but model." + name +
+                       ".init is a fixed checkpoint: give model." + name + ".config instead");
   if (!c.bootstrap.empty() && c.bootstrap.size() < 3)
     throw UsageError(f + ": experiment.bootstrap needs a chain of at least 3 sizes");
   if ((c.eval_every > 0 || c.early_stop > 0) && c.valid_fraction <= 0)
@@ -299,6 +312,18 @@ const SizeSpec& ExperimentConfig::size(const std::string& name) const {
   auto it = size_specs.find(name);
   if (it == size_specs.end()) throw UsageError(path + ": no model." + name + " section");
   return it->second;
+}
+
+int ExperimentConfig::pretrain_seed_of(int seed) const {
+  if (pretrain_seeds.empty()) return -1;
+  auto at = std::find(seeds.begin(), seeds.end(), seed);
+  W2S_CHECK(at != seeds.end(), path + ": seed " + std::to_string(seed) + " is not in experiment.seeds");
+  return pretrain_seeds[static_cast<size_t>(at - seeds.begin()) % pretrain_seeds.size()];
+}
+
+int64_t ExperimentConfig::group_divisor_of(const TaskSpec& t) const {
+  if (t.group_divisor >= 0) return t.group_divisor;
+  return t.embedded() ? tasks::natural_group_divisor(t.name) : 0;
 }
 
 ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& overrides) {

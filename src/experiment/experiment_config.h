@@ -26,6 +26,7 @@ struct TaskSpec {
   bool year_prefix = false;                          // task.sotu-party.year_prefix: convert --year-prefix
   bool year_suffix = false;                          // task.sotu-party.year_suffix: convert --year-suffix
   std::string split = "speech";                      // task.sotu-party.split: convert --split (speech | passage)
+  int64_t group_divisor = -1;  // task.<name>.group_divisor: prepare --group-divisor (-1: the task's natural one)
   bool embedded() const { return train_jsonl.empty(); }
 };
 
@@ -34,6 +35,9 @@ struct ExperimentConfig {
   std::string out = "runs/experiment";
   std::vector<TaskSpec> tasks;
   std::vector<int> seeds = {0};
+  // experiment.pretrain_seeds: pretrain the family once per seed listed; the i-th fine-tuning seed
+  // uses the family pretrained with pretrain_seeds[i % n]. Empty: one family (pretrain's default seed).
+  std::vector<int> pretrain_seeds;
   std::vector<std::string> losses = {"xent"};
   std::vector<std::string> sizes;                            // weak → strong
   std::vector<std::pair<std::string, std::string>> pairs;    // (weak, strong)
@@ -102,6 +106,11 @@ struct ExperimentConfig {
   int max_len_of(const TaskSpec& t) const { return t.max_len > 0 ? t.max_len : max_len; }
   int max_train_of(const TaskSpec& t) const { return t.max_train >= 0 ? t.max_train : max_train; }
   int test_size_of(const TaskSpec& t) const { return t.test_size > 0 ? t.test_size : test_size; }
+  // The pretraining seed of the family fine-tuning seed `seed` starts from; -1 without pretrain_seeds.
+  int pretrain_seed_of(int seed) const;
+  // The A/B split's grouping (prepare --group-divisor): the task's key, else the embedded task's
+  // natural grouping (sotu-party: by speech), else none (0).
+  int64_t group_divisor_of(const TaskSpec& t) const;
   // A year-suffixed task keeps the end of an overlong passage, where its year is.
   std::string overlong_of(const TaskSpec& t) const {
     return t.year_suffix && overlong == "truncate" ? "truncate-start" : overlong;

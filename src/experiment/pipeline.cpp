@@ -227,13 +227,13 @@ class Pipeline {
   void plan_validation();
   void add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd,
                     std::vector<std::string> inputs);
-  void add_student(const std::string& title, const std::string& split, const std::string& run,
+  void add_student(const std::string& title, const std::string& data, const std::string& run,
                    const std::string& labels, const std::string& loss, const std::string& size, int seed);
   void add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5);
   void add_label(const std::string& title, const std::string& model_run, const std::string& data,
                  const std::string& out_dir);
   std::vector<std::string> finetune_args(const std::string& size, int seed) const;
-  std::string init_of(const std::string& size) const;
+  std::string init_of(const std::string& size, int seed) const;
   void execute(const Stage& s, size_t index);
   void declare() const;
   void link(Stage& s, size_t earlier) const;
@@ -249,9 +249,12 @@ class Pipeline {
   std::string lm_data_;
 };
 
-std::string Pipeline::init_of(const std::string& size) const {
+// The checkpoint `size` starts from when fine-tuned under `seed`: model.<size>.init, else the
+// family member pretrained with that seed's pretraining seed (experiment.pretrain_seeds).
+std::string Pipeline::init_of(const std::string& size, int seed) const {
   const SizeSpec& spec = cfg_.size(size);
-  return spec.init.empty() ? layout::checkpoint(layout::pretrained(cfg_.out, size)) : spec.init;
+  if (!spec.init.empty()) return spec.init;
+  return layout::checkpoint(layout::pretrained(cfg_.out, size, cfg_.pretrain_seed_of(seed)));
 }
 
 void Pipeline::plan_data() {
@@ -314,20 +317,27 @@ void Pipeline::plan_data() {
                      {lm}});
 }
 
+// The family, once per pretraining seed (experiment.pretrain_seeds), else once with the default
+// seed and a command line as it always was.
 void Pipeline::plan_pretraining() {
-  for (const std::string& size : cfg_.sizes) {
-    const SizeSpec& spec = cfg_.size(size);
-    if (!spec.init.empty()) continue;
-    std::string run = layout::pretrained(cfg_.out, size);
-    int64_t steps = spec.pretrain_steps >= 0 ? spec.pretrain_steps : cfg_.pretrain_steps;
-    double lr = spec.pretrain_lr > 0 ? spec.pretrain_lr : cfg_.pretrain_lr;
-    add_training("pretrain " + size, run,
-                 {"pretrain", "--data", lm_data_, "--run-dir", run, "--model", spec.model_ini, "--steps",
-                  std::to_string(steps), "--batch-size", std::to_string(cfg_.pretrain_batch), "--seq-len",
-                  std::to_string(cfg_.pretrain_seq), "--lr", strfmt("%g", lr), "--warmup-steps",
-                  std::to_string(cfg_.pretrain_warmup), "--weight-decay", strfmt("%g", cfg_.pretrain_weight_decay),
-                  "--grad-clip", "1", "--tp", std::to_string(cfg_.tp), "--log-every", "100"},
-                 {lm_data_, spec.model_ini});
+  std::vector<int> pretrain_seeds = cfg_.pretrain_seeds.empty() ? std::vector<int>{-1} : cfg_.pretrain_seeds;
+  for (int p : pretrain_seeds) {
+    for (const std::string& size : cfg_.sizes) {
+      const SizeSpec& spec = cfg_.size(size);
+      if (!spec.init.empty()) continue;
+      std::string run = layout::pretrained(cfg_.out, size, p);
+      int64_t steps = spec.pretrain_steps >= 0 ? spec.pretrain_steps : cfg_.pretrain_steps;
+      double lr = spec.pretrain_lr > 0 ? spec.pretrain_lr : cfg_.pretrain_lr;
+      std::vector<std::string> cmd = {
+          "pretrain", "--data", lm_data_, "--run-dir", run, "--model", spec.model_ini, "--steps",
+          std::to_string(steps), "--batch-size", std::to_string(cfg_.pretrain_batch), "--seq-len",
+          std::to_string(cfg_.pretrain_seq), "--lr", strfmt("%g", lr), "--warmup-steps",
+          std::to_string(cfg_.pretrain_warmup), "--weight-decay", strfmt("%g", cfg_.pretrain_weight_decay),
+          "--grad-clip", "1", "--tp", std::to_string(cfg_.tp), "--log-every", "100"};
+      if (p >= 0) cmd.insert(cmd.end(), {"--seed", std::to_string(p)});
+      add_training("pretrain " + size + (p >= 0 ? ", pretraining seed " + std::to_string(p) : ""), run, cmd,
+                   {lm_data_, spec.model_ini});
+    }
   }
 }
 
@@ -335,7 +345,7 @@ std::vector<std::string> Pipeline::finetune_args(const std::string& size, int se
   const SizeSpec& spec = cfg_.size(size);
   double lr = spec.finetune_lr > 0 ? spec.finetune_lr : cfg_.finetune_lr;
   std::vector<std::string> args = {
-      "--init", init_of(size), "--epochs", strfmt("%g", cfg_.finetune_epochs), "--batch-size",
+      "--init", init_of(size, seed), "--epochs", strfmt("%g", cfg_.finetune_epochs), "--batch-size",
       std::to_string(cfg_.finetune_batch), "--micro-batch", std::to_string(cfg_.finetune_micro), "--lr",
       strfmt("%g", lr), "--optimizer", cfg_.finetune_optimizer, "--weight-decay",
       strfmt("%g", cfg_.finetune_weight_decay), "--warmup-steps", std::to_string(cfg_.finetune_warmup), "--seed",
@@ -354,17 +364,17 @@ void Pipeline::add_training(const std::string& title, const std::string& run_dir
                      std::move(inputs), {layout::checkpoint(run_dir)}});
 }
 
-// A student: `size` fine-tuned on half B of `split` with the labels in `labels` (a weak
+// A student: `size` fine-tuned on `data` (half B, or a chain's pool of it) with the labels in `labels` (a weak
 // supervisor's, or the previous bootstrapping step's) under `loss`. The one place a student's
 // command line is built: the pairs and the bootstrapping chains get the same options.
-void Pipeline::add_student(const std::string& title, const std::string& split, const std::string& run,
+void Pipeline::add_student(const std::string& title, const std::string& data, const std::string& run,
                            const std::string& labels, const std::string& loss, const std::string& size, int seed) {
-  std::vector<std::string> cmd = {"train", "--data", split + "/train_b.h5", "--run-dir", run, "--labels", labels,
+  std::vector<std::string> cmd = {"train", "--data", data, "--run-dir", run, "--labels", labels,
                                   "--loss", loss, "--aux-alpha-max", strfmt("%g", cfg_.aux_alpha_max),
                                   "--aux-warmup-frac", strfmt("%g", cfg_.aux_warmup_frac), "--kd-temperature",
                                   strfmt("%g", cfg_.kd_temperature)};
   for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
-  add_training(title, run, cmd, {split + "/train_b.h5", labels, init_of(size)});
+  add_training(title, run, cmd, {data, labels, init_of(size, seed)});
 }
 
 void Pipeline::add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5) {
@@ -401,22 +411,29 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
   std::string train = task.embedded() ? data_dir + "/train.jsonl" : task.train_jsonl;
   std::string test = task.embedded() ? data_dir + "/test.jsonl" : task.test_jsonl;
   std::string tag = task.name + " seed " + std::to_string(seed);
-  stages_.push_back({"data: split + tokenize " + tag,
-                     concat({"prepare", "--train", train, "--test", test, "--out-dir", split, "--tokenizer", cfg_.tokenizer,
-                      "--max-len", std::to_string(cfg_.max_len_of(task)), "--max-train",
-                      std::to_string(cfg_.max_train_of(task)),
-                      "--max-test", std::to_string(cfg_.max_test), "--overlong", cfg_.overlong_of(task), "--seed",
-                      std::to_string(seed)}, tokenizer_files_option(cfg_)),
-                     split,
-                     true,
-                     [split] {
+  std::vector<std::string> prepare = {
+      "prepare", "--train", train, "--test", test, "--out-dir", split, "--tokenizer", cfg_.tokenizer,
+      "--max-len", std::to_string(cfg_.max_len_of(task)), "--max-train", std::to_string(cfg_.max_train_of(task)),
+      "--max-test", std::to_string(cfg_.max_test), "--overlong", cfg_.overlong_of(task), "--seed",
+      std::to_string(seed)};
+  prepare = concat(prepare, tokenizer_files_option(cfg_));
+  std::vector<std::string> split_files = {split + "/train_a.h5", split + "/train_b.h5", split + "/test.h5"};
+  // A task whose ids name their source (sotu-party: the speech) is split by source, so that B's
+  // weak labels are never near in-sample; a task without groups keeps its command line (and split).
+  if (const int64_t divisor = cfg_.group_divisor_of(task); divisor > 1)
+    prepare.insert(prepare.end(), {"--group-divisor", std::to_string(divisor)});
+  if (!cfg_.bootstrap.empty()) {  // one pool of B per chain step (plan_chain)
+    const size_t pools = cfg_.bootstrap.size() - 1;
+    prepare.insert(prepare.end(), {"--b-pools", std::to_string(pools)});
+    for (size_t k = 1; k <= pools; ++k) split_files.push_back(layout::b_pool(split, k));
+  }
+  stages_.push_back({"data: split + tokenize " + tag, prepare, split, true,
+                     [split_files] {
                        return opens([&] {
-                         for (const char* f : {"/train_a.h5", "/train_b.h5", "/test.h5"}) TokenDataset::open(split + f);
+                         for (const std::string& f : split_files) TokenDataset::open(f);
                        });
                      },
-                     "data",
-                     concat({train, test}, tokenizer_inputs(cfg_)),
-                     {split + "/train_a.h5", split + "/train_b.h5", split + "/test.h5"}});
+                     "data", concat({train, test}, tokenizer_inputs(cfg_)), split_files});
   // Every size that is someone's supervisor or ceiling: fine-tuned on half A, ground truth.
   std::vector<std::string> gt_sizes;
   for (const auto& [w, s] : cfg_.pairs) gt_sizes.insert(gt_sizes.end(), {w, s});
@@ -426,46 +443,54 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
     std::string run = layout::gt_run(sd, size);
     std::vector<std::string> cmd = {"train", "--data", split + "/train_a.h5", "--run-dir", run};
     for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
-    add_training("ground truth " + size + ", " + tag, run, cmd, {split + "/train_a.h5", init_of(size)});
+    add_training("ground truth " + size + ", " + tag, run, cmd, {split + "/train_a.h5", init_of(size, seed)});
     add_eval("eval ground truth " + size + ", " + tag, run, split + "/test.h5");
   }
   std::vector<std::string> weak_sizes;
   for (const auto& [w, s] : cfg_.pairs)
     if (std::find(weak_sizes.begin(), weak_sizes.end(), w) == weak_sizes.end()) weak_sizes.push_back(w);
-  if (!cfg_.bootstrap.empty() &&
-      std::find(weak_sizes.begin(), weak_sizes.end(), cfg_.bootstrap[0]) == weak_sizes.end())
-    weak_sizes.push_back(cfg_.bootstrap[0]);
   for (const std::string& w : weak_sizes)
     add_label("weak labels from " + w + ", " + tag, layout::gt_run(sd, w), split + "/train_b.h5", layout::labels(sd, w));
   for (const auto& [w, s] : cfg_.pairs) {
     for (const std::string& loss : cfg_.losses) {
       std::string run = layout::student(sd, w, s, loss);
-      add_student("student " + w + " -> " + s + " (" + loss + "), " + tag, split, run, layout::labels(sd, w), loss, s,
-                  seed);
+      add_student("student " + w + " -> " + s + " (" + loss + "), " + tag, split + "/train_b.h5", run,
+                  layout::labels(sd, w), loss, s, seed);
       add_eval("eval student " + w + " -> " + s + " (" + loss + "), " + tag, run, split + "/test.h5");
     }
   }
-  if (!cfg_.bootstrap.empty())
-    for (const std::string& loss : cfg_.losses) plan_chain(task, seed, loss);
+  if (cfg_.bootstrap.empty()) return;
+  const std::string& first = cfg_.bootstrap[0];
+  add_label("bootstrap labels from " + first + " on pool 1, " + tag, layout::gt_run(sd, first),
+            layout::b_pool(split, 1), layout::pool_labels(sd, first, 1));
+  for (const std::string& loss : cfg_.losses) plan_chain(task, seed, loss);
 }
 
-// Bootstrapping (Burns et al. §4.3.1): m1's labels train m2; m2 labels B for m3; … The chain's
+// Bootstrapping (Burns et al. §4.3.1): m1's labels train m2; m2 labels data for m3; … The chain's
 // last model is evaluated on test into the chain folder's predictions.h5.
+// Every link labels data it never trained on: B is split into one disjoint pool per step
+// (prepare --b-pools, whole groups at a time like A/B); m1 (trained on A) labels pool 1, step k
+// trains on pool k and labels pool k+1. Labelling B after training on B would hand the next
+// model near in-sample labels, which are more accurate than the labels any real supervisor gives
+// on unseen data, and would credit the chain with gains that are memorisation. The price is that
+// each step trains on |B| / (n - 1) examples; cross-fitting (two models per step, each labelling
+// the other half) would keep all of B but double every step's training.
 void Pipeline::plan_chain(const TaskSpec& task, int seed, const std::string& loss) {
   const std::string split = layout::task_split(cfg_.out, task.name, seed);
   const std::string sd = layout::seed_dir(cfg_.out, task.name, seed);
   const std::string dir = layout::chain(sd, cfg_.bootstrap, loss);
   std::string tag = task.name + " seed " + std::to_string(seed);
-  std::string labels = layout::labels(sd, cfg_.bootstrap[0]);
+  std::string labels = layout::pool_labels(sd, cfg_.bootstrap[0], 1);
   std::string last_run;
   for (size_t k = 1; k < cfg_.bootstrap.size(); ++k) {
     const std::string& size = cfg_.bootstrap[k];
     std::string run = dir + "/step-" + std::to_string(k);
-    add_student("bootstrap step " + std::to_string(k) + " (" + size + ", " + loss + "), " + tag, split, run, labels,
-                loss, size, seed);
+    add_student("bootstrap step " + std::to_string(k) + " (" + size + ", " + loss + "), " + tag,
+                layout::b_pool(split, k), run, labels, loss, size, seed);
     if (k + 1 < cfg_.bootstrap.size()) {
       labels = run + "/labels";
-      add_label("bootstrap labels from step " + std::to_string(k) + ", " + tag, run, split + "/train_b.h5", labels);
+      add_label("bootstrap labels from step " + std::to_string(k) + " on pool " + std::to_string(k + 1) + ", " + tag,
+                run, layout::b_pool(split, k + 1), labels);
     }
     last_run = run;
   }

@@ -31,7 +31,7 @@ namespace {
 
 // Few passages per test speech, so the test set spans many speakers and years.
 constexpr size_t kTestPassagesPerSpeech = 10;
-constexpr int64_t kPassagesPerSpeechId = 10000;  // passage id = speech index * this + passage number
+constexpr int64_t kPassagesPerSpeechId = kSotuIdsPerSpeech;  // passage id = speech index * this + passage number
 
 int32_t party_label(const std::string& party) { return party == "Democratic" ? 0 : party == "Republican" ? 1 : -1; }
 
@@ -111,6 +111,8 @@ Split split_by_passage(std::vector<std::vector<TaskRow>> (&speech_passages)[2], 
 }
 
 }  // namespace
+
+int64_t natural_group_divisor(const std::string& task) { return task == "sotu-party" ? kSotuIdsPerSpeech : 0; }
 
 ConvertSummary convert_sotu_party(const ConvertOptions& options) {
   if (options.test_size < 2 || options.test_size % 2 != 0)

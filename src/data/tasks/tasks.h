@@ -41,6 +41,13 @@ ConvertSummary build_corpus(const ConvertOptions& options);
 // The values of ConvertOptions::sotu_headers: none, year, party.
 bool valid_sotu_headers(const std::string& value);
 
+// sotu-party numbers a passage speech index * kSotuIdsPerSpeech + passage number.
+constexpr int64_t kSotuIdsPerSpeech = 10000;
+// The grouping a built-in task's ids declare, as a divisor (ids sharing floor(id / D) come from
+// one source): sotu-party's speeches; 0 (none) for any other task. Spam's id blocks are the
+// package's folders, which are its classes, not sources, so spam has none.
+int64_t natural_group_divisor(const std::string& task);
+
 // ---- the raw sources, shared by the converters ----
 std::string npm_data_dir(const std::string& cache_dir, const std::string& package);  // .../npm/<pkg>/package/data
 
