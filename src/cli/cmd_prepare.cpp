@@ -32,7 +32,9 @@ constexpr const char* kUsage =
     "first keeps a seeded subset. --group-divisor D splits whole groups (ids sharing floor(id / D),\n"
     "e.g. 10000 for sotu-party's speeches) so that no group is in both halves; --b-pools N also\n"
     "writes B in N disjoint parts (DIR/train_b_pool1.h5 ...: the bootstrapping chain's pools).\n"
-    "Examples longer than --max-len tokens are truncated (their\n"
+    "--valid-fraction F holds out a seeded fraction F of each half as DIR/valid_a.h5 and\n"
+    "DIR/valid_b.h5: validation data for tuning, so that the test set is read only for the final\n"
+    "numbers. Examples longer than --max-len tokens are truncated (their\n"
     "beginning is kept), truncated from the start (their end is kept: --overlong truncate-start)\n"
     "or dropped (--overlong drop).\n"
     "LM data: each --text file is cut into documents at blank lines (paragraphs, grouped up to\n"
@@ -152,6 +154,19 @@ void warn_on_shared_texts(const std::vector<JsonlExample>& train, const std::vec
                     jsonl_where(test_path, first_line).c_str()));
 }
 
+// Removes a seeded validation part from `half` (positions into examples) and returns it: valid_a
+// (ground truth, for supervisors and ceilings) and valid_b (the students' held-out part,
+// weak-labelled like train_b). Whole groups stay on one side, like the A/B split.
+std::vector<size_t> hold_out_valid(const std::vector<JsonlExample>& examples, double fraction,
+                                   const TaskSettings& settings, std::vector<size_t>& half) {
+  const ValidSplit held = split_valid(ids_at(examples, half), fraction, settings.seed, settings.group_divisor);
+  std::vector<size_t> rest, valid;
+  for (size_t k : held.train) rest.push_back(half[k]);
+  for (size_t k : held.valid) valid.push_back(half[k]);
+  half = std::move(rest);
+  return valid;
+}
+
 int prepare_task(const po::variables_map& vm) {
   if (vm.count("text") || vm.count("lm-jsonl") || !vm["out"].as<std::string>().empty())
     throw UsageError("--text, --lm-jsonl and --out are for LM data: add --lm");
@@ -189,6 +204,10 @@ int prepare_task(const po::variables_map& vm) {
   std::vector<size_t> a_positions, b_positions;
   for (size_t k : ab.a) a_positions.push_back(kept[k]);
   for (size_t k : ab.b) b_positions.push_back(kept[k]);
+  // Each half gives up its validation examples first (B's pools are cut from what B keeps).
+  const double valid_fraction = vm["valid-fraction"].as<double>();
+  const std::vector<size_t> valid_a = hold_out_valid(train, valid_fraction, settings, a_positions);
+  const std::vector<size_t> valid_b = hold_out_valid(train, valid_fraction, settings, b_positions);
   // B's pools: disjoint parts of B, whole groups at a time like A/B (split_by_group).
   std::vector<std::vector<size_t>> pools;
   if (settings.b_pools > 0) {
@@ -203,6 +222,10 @@ int prepare_task(const po::variables_map& vm) {
   std::vector<PreparedSplit> splits;
   splits.push_back(prepare_split("train_a", train_path, train, a_positions, *tokenizer, settings, train_sha));
   splits.push_back(prepare_split("train_b", train_path, train, b_positions, *tokenizer, settings, train_sha));
+  if (valid_fraction > 0) {
+    splits.push_back(prepare_split("valid_a", train_path, train, valid_a, *tokenizer, settings, train_sha));
+    splits.push_back(prepare_split("valid_b", train_path, train, valid_b, *tokenizer, settings, train_sha));
+  }
   for (size_t k = 0; k < pools.size(); ++k)
     splits.push_back(prepare_split("train_b_pool" + std::to_string(k + 1), train_path, train, pools[k], *tokenizer,
                                    settings, train_sha));
@@ -323,6 +346,8 @@ int cmd_prepare(const std::vector<std::string>& args) {
        "split A/B (and --b-pools) by group: examples whose ids share floor(id / D) stay together (0: by example)")
       ("b-pools", number<int64_t>(nullptr, "b-pools", NumberRange::non_negative())->default_value(0),
        "also write B as this many disjoint pools, DIR/train_b_pool1.h5 ... (0: none)")
+      ("valid-fraction", number<double>(nullptr, "valid-fraction", NumberRange::half_open(0, 1))->default_value(0.0),
+       "hold out this seeded fraction of each half as DIR/valid_a.h5 and DIR/valid_b.h5 (0: none)")
       ("max-train", number<int64_t>(nullptr, "max-train", NumberRange::non_negative())->default_value(0), "keep a seeded subset of this many train examples (0: all)")
       ("max-test", number<int64_t>(nullptr, "max-test", NumberRange::non_negative())->default_value(0), "keep a seeded subset of this many test examples (0: all)")
       ("tokenizer", po::value<std::string>()->default_value("gpt2"), "gpt2 | byte")

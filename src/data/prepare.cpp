@@ -1,6 +1,7 @@
 #include "data/prepare.h"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <map>
 
@@ -77,6 +78,28 @@ AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t
   if (group_divisor <= 1) return split_ab(ids, seed);
   std::vector<std::vector<size_t>> halves = split_by_group(ids, seed, "ab-split.group", 2, group_divisor);
   return {std::move(halves[0]), std::move(halves[1])};
+}
+
+ValidSplit split_valid(const std::vector<int64_t>& ids, double fraction, uint64_t seed, int64_t group_divisor) {
+  ValidSplit split;
+  if (fraction <= 0) {
+    for (size_t i = 0; i < ids.size(); ++i) split.train.push_back(i);
+    return split;
+  }
+  std::map<int64_t, std::vector<size_t>> members;  // group -> positions
+  for (size_t i = 0; i < ids.size(); ++i) members[group_of(ids[i], group_divisor)].push_back(i);
+  std::vector<int64_t> groups;
+  for (const auto& [group, positions] : members) groups.push_back(group);
+  const size_t wanted =
+      std::max<size_t>(1, static_cast<size_t>(std::llround(fraction * static_cast<double>(ids.size()))));
+  for (size_t g : key_order(groups, seed, "valid-split")) {
+    const std::vector<size_t>& positions = members[groups[g]];
+    std::vector<size_t>& side = split.valid.size() < wanted ? split.valid : split.train;
+    side.insert(side.end(), positions.begin(), positions.end());
+  }
+  std::sort(split.valid.begin(), split.valid.end());
+  std::sort(split.train.begin(), split.train.end());
+  return split;
 }
 
 Overlong parse_overlong(const std::string& name) {

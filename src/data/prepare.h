@@ -46,6 +46,15 @@ std::vector<std::vector<size_t>> split_by_group(const std::vector<int64_t>& ids,
 // labels on B never come from a supervisor that trained on the same source (the same speech).
 AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t group_divisor);
 
+// A validation set carved from one half (its ids): groups (group_of) ordered by their key
+// (purpose "valid-split": it differs per seed), held out whole until round(fraction * N)
+// examples, at least one, are held out. Both parts are returned in file order (positions into
+// ids); fraction 0 holds out nothing.
+struct ValidSplit {
+  std::vector<size_t> train, valid;
+};
+ValidSplit split_valid(const std::vector<int64_t>& ids, double fraction, uint64_t seed, int64_t group_divisor = 0);
+
 // What to do with an example longer than max_len tokens: drop it, keep its first max_len tokens
 // (the beginning of the text), or keep its last max_len tokens (the end: for inputs whose
 // question comes last, as sotu-party's --year-suffix, so that the last token still reads it).
