@@ -49,7 +49,21 @@ for x in r["rows"]:
     assert 0 <= x["p_weak"] <= 1 and x["pgr_defined"] in (True, False) and "pgr_ci" in x
 print("  report: %d rows, %d chains" % (len(r["rows"]), len(r["chains"])))
 PYEOF
-tail -n 25 run1.log | grep -q "| toy | s1 -> s3 | xent | 2 |" || fail "the PGR table is not the last output"
+tail -n 60 run1.log | grep -q "| toy | s1 -> s3 | xent | 2 |" || fail "the PGR table is not the last output"
+# The analysis reads each student's weak labels from the tree (labels-<weak> over train_b.h5) and
+# says in words whether the run has a real gap.
+$PY - <<'PYEOF' || fail "report.json lacks the gap, the summary or the imitation diagnostics"
+import json
+r = json.load(open("run/report.json"))
+for x in r["rows"]:
+    assert isinstance(x["real_gap"], bool) and "gap_ci" in x, x.keys()
+    assert 0 <= x["agreement_weak_right"] <= 1 or x["agreement_weak_right"] is None
+    assert 0 <= x["weak_label_accuracy_b"] <= 1, (x["weak"], x["weak_label_accuracy_b"])
+assert [s["task"] for s in r["summary"]] == ["toy"] and r["summary"][0]["text"].startswith("toy: ")
+assert not r["warnings"], r["warnings"]
+PYEOF
+tail -n 60 run1.log | grep -q "^- toy: " || fail "the plain-words summary is not printed"
+check "gap interval, summary and weak labels' accuracy on B in the report"
 check "$stages stages; report.json and the table complete"
 
 echo "a second run skips every stage"
