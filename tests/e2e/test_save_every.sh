@@ -9,6 +9,8 @@
 #      stage as --save-every N and no other stage; without the keys no stage has the option.
 #   3. jobs/: a cluster file's cluster.save_every reaches every training stage's command line
 #      when the experiment sets no key; an experiment key wins over it for its kind.
+#   4. A new cadence reruns nothing: the tiny experiment runs, then runs again with both keys
+#      set, and every stage is "done already (verified)" (--save-every is not in the stamp).
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$SRC/tests/e2e/lib_tiny.sh"
 cp -r "$SRC/configs" .
@@ -82,4 +84,13 @@ drive --set finetune.save_every=4 > dry-both.log || { cat dry-both.log; fail "su
 [ "$(submitted_options dry-both.log | awk '$1 == "pretrain"' | sort -u)" = "pretrain 9" ] || fail "pretrain: $(submitted_options dry-both.log)"
 [ "$(submitted_options dry-both.log | awk '$1 == "train"' | sort -u)" = "train 4" ] || fail "train: $(submitted_options dry-both.log)"
 check "cluster.save_every = 9 on every training job; finetune.save_every=4 wins for fine-tuning, pretraining keeps 9"
+
+echo "4. changing the cadence of a finished experiment reruns nothing"
+"$W2S_BIN" pipeline --config $exp > first.log 2>&1 || { tail -20 first.log; fail "the tiny experiment failed"; }
+"$W2S_BIN" pipeline --config $exp --set pretrain.save_every=3 --set finetune.save_every=2 > again.log 2>&1 ||
+  { tail -20 again.log; fail "the rerun failed"; }
+grep -q "redoing" again.log && { grep "redoing" again.log; fail "a new --save-every redid stages"; }
+n_stages=$(stage_options unset.json | grep -vc "^analyze")
+[ "$(grep -c "done already (verified)" again.log)" -eq "$n_stages" ] || { cat again.log; fail "not every stage was skipped"; }
+check "all $n_stages stages done already after setting pretrain.save_every=3 and finetune.save_every=2"
 echo PASS
