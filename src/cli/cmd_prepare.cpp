@@ -137,6 +137,15 @@ std::vector<int64_t> ids_at(const std::vector<JsonlExample>& examples, const std
   return ids;
 }
 
+// The classes the grouped splits balance (classification); none for regression.
+std::vector<int32_t> classes_at(const std::vector<JsonlExample>& examples, const std::vector<size_t>& positions,
+                                JsonlTask task) {
+  std::vector<int32_t> classes;
+  if (task != JsonlTask::Classification) return classes;
+  for (size_t p : positions) classes.push_back(examples[p].label);
+  return classes;
+}
+
 // Texts shared by train and test leak the answer; say so (the data is the user's to fix).
 void warn_on_shared_texts(const std::vector<JsonlExample>& train, const std::vector<JsonlExample>& test,
                           const std::string& test_path) {
@@ -199,7 +208,8 @@ int prepare_task(const po::variables_map& vm) {
   std::vector<int64_t> train_ids;
   for (const auto& ex : train) train_ids.push_back(ex.id);
   std::vector<size_t> kept = seeded_subset(train_ids, max_train, settings.seed, "subset.train");
-  AbSplit ab = split_ab_grouped(ids_at(train, kept), settings.seed, settings.group_divisor);
+  AbSplit ab = split_ab_grouped(ids_at(train, kept), settings.seed, settings.group_divisor,
+                                classes_at(train, kept, settings.jsonl.task));
   require_nonempty_parts({ab.a, ab.b}, "train into A and B", train_path, settings.group_divisor);
   std::vector<size_t> a_positions, b_positions;
   for (size_t k : ab.a) a_positions.push_back(kept[k]);
@@ -212,7 +222,7 @@ int prepare_task(const po::variables_map& vm) {
   std::vector<std::vector<size_t>> pools;
   if (settings.b_pools > 0) {
     pools = split_by_group(ids_at(train, b_positions), settings.seed, "b-pools", static_cast<size_t>(settings.b_pools),
-                           settings.group_divisor);
+                           settings.group_divisor, classes_at(train, b_positions, settings.jsonl.task));
     require_nonempty_parts(pools, "B into pools", train_path, settings.group_divisor);
     for (auto& pool : pools)
       for (size_t& k : pool) k = b_positions[k];

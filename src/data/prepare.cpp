@@ -56,27 +56,47 @@ int64_t group_of(int64_t id, int64_t group_divisor) {
   return (id % group_divisor != 0 && id < 0) ? q - 1 : q;  // floor, for negative ids too
 }
 
+namespace {
+
+// The most common class among `positions` (the lowest on a tie); 0 without classes.
+int32_t group_class(const std::vector<size_t>& positions, const std::vector<int32_t>& classes) {
+  if (classes.empty()) return 0;
+  std::map<int32_t, size_t> counts;
+  for (size_t p : positions) ++counts[classes[p]];
+  return std::max_element(counts.begin(), counts.end(), [](auto& x, auto& y) { return x.second < y.second; })->first;
+}
+
+}  // namespace
+
 std::vector<std::vector<size_t>> split_by_group(const std::vector<int64_t>& ids, uint64_t seed,
-                                                const std::string& purpose, size_t parts, int64_t group_divisor) {
+                                                const std::string& purpose, size_t parts, int64_t group_divisor,
+                                                const std::vector<int32_t>& classes) {
   W2S_CHECK(parts >= 1, "split_by_group: no parts");
+  W2S_CHECK(classes.empty() || classes.size() == ids.size(), "split_by_group: one class per id");
   std::map<int64_t, std::vector<size_t>> members;  // group -> positions
   for (size_t i = 0; i < ids.size(); ++i) members[group_of(ids[i], group_divisor)].push_back(i);
   std::vector<int64_t> groups;
   for (const auto& [group, positions] : members) groups.push_back(group);
   std::vector<std::vector<size_t>> out(parts);
+  std::vector<std::map<int32_t, size_t>> per_class(parts);  // examples of each group class per part
   for (size_t g : key_order(groups, seed, purpose)) {
-    auto smallest =
-        std::min_element(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.size() < y.size(); });
     const std::vector<size_t>& positions = members[groups[g]];
-    smallest->insert(smallest->end(), positions.begin(), positions.end());
+    const int32_t c = group_class(positions, classes);
+    size_t best = 0;
+    for (size_t k = 1; k < parts; ++k)
+      if (std::make_pair(per_class[k][c], out[k].size()) < std::make_pair(per_class[best][c], out[best].size()))
+        best = k;
+    out[best].insert(out[best].end(), positions.begin(), positions.end());
+    per_class[best][c] += positions.size();
   }
   for (auto& part : out) std::sort(part.begin(), part.end());
   return out;
 }
 
-AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t group_divisor) {
+AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t group_divisor,
+                         const std::vector<int32_t>& classes) {
   if (group_divisor <= 1) return split_ab(ids, seed);
-  std::vector<std::vector<size_t>> halves = split_by_group(ids, seed, "ab-split.group", 2, group_divisor);
+  std::vector<std::vector<size_t>> halves = split_by_group(ids, seed, "ab-split.group", 2, group_divisor, classes);
   return {std::move(halves[0]), std::move(halves[1])};
 }
 

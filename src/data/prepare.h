@@ -35,16 +35,21 @@ int64_t group_of(int64_t id, int64_t group_divisor);
 
 // Positions (into ids) dealt into `parts` disjoint parts, whole groups at a time, so that no
 // group is in two parts: groups ordered by their key for `purpose` (seeded), each to the part
-// holding the fewest examples so far (ties to the lowest part). Parts then differ in size by at
-// most the largest group; every part is in file order. Without groups (divisor 0 or 1) the parts
-// differ by at most one example.
+// holding the fewest examples of the group's class so far (`classes`: one per id, the group's
+// class its most common one; then the fewest examples overall; then the lowest part). A task
+// whose groups are single-class (a speech has one party) would otherwise get halves skewed by
+// class. Per class the parts then differ by at most the largest group, overall by at most that
+// times the number of classes; no classes (empty): by the largest group. Every part is in file
+// order. Without groups (divisor 0 or 1) the parts differ by at most one example per class.
 std::vector<std::vector<size_t>> split_by_group(const std::vector<int64_t>& ids, uint64_t seed,
-                                                const std::string& purpose, size_t parts, int64_t group_divisor);
+                                                const std::string& purpose, size_t parts, int64_t group_divisor,
+                                                const std::vector<int32_t>& classes = {});
 
 // The A/B split of `w2s prepare --group-divisor D`: split_ab when the ids carry no groups (D 0 or
 // 1, so such data splits exactly as before), else split_by_group into two halves, so that weak
 // labels on B never come from a supervisor that trained on the same source (the same speech).
-AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t group_divisor);
+AbSplit split_ab_grouped(const std::vector<int64_t>& ids, uint64_t seed, int64_t group_divisor,
+                         const std::vector<int32_t>& classes = {});
 
 // A validation set carved from one half (its ids): groups (group_of) ordered by their key
 // (purpose "valid-split": it differs per seed), held out whole until round(fraction * N)

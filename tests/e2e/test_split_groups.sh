@@ -37,13 +37,13 @@ from ids import ids, groups
 a, b, p1, p2 = (ids(f"grouped/{n}.h5") for n in ("train_a", "train_b", "train_b_pool1", "train_b_pool2"))
 n = len(a) + len(b)
 assert not groups("grouped/train_a.h5") & groups("grouped/train_b.h5"), "a source in both A and B"
-assert abs(len(a) - len(b)) <= 19, (len(a), len(b))  # at most the largest source apart
+assert abs(len(a) - len(b)) <= 2 * 19, (len(a), len(b))  # per class at most the largest source apart
 assert sorted(p1 + p2) == sorted(b), "the pools are not a partition of B"
 assert not groups("grouped/train_b_pool1.h5") & groups("grouped/train_b_pool2.h5"), "a source in both pools"
-assert abs(len(p1) - len(p2)) <= 19, (len(p1), len(p2))
+assert abs(len(p1) - len(p2)) <= 2 * 19, (len(p1), len(p2))
 print(f"  A {len(a)}, B {len(b)} (pools {len(p1)} + {len(p2)}) of {n}")
 PYEOF
-check "--group-divisor 100: no source in both A and B or in both pools; halves within one source of equal"
+check "--group-divisor 100: no source in both A and B or in both pools; sizes within one source per class"
 
 prep --out-dir plain > plain.log
 prep --out-dir plain0 --group-divisor 0 > plain0.log

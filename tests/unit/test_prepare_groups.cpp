@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -79,6 +80,26 @@ TEST(PrepareGroups, WithoutGroupsTheSplitIsTheExampleSplit) {
   std::vector<int64_t> small;
   for (int64_t i = 0; i < 12; ++i) small.push_back(i);
   EXPECT_EQ(split_ab(small, 0).a, (std::vector<size_t>{4, 5, 6, 8, 9, 10}));
+}
+
+// Single-class groups (a speech has one party): the halves are balanced per class as well, where
+// dealing groups by size alone would skew each half towards one class.
+TEST(PrepareGroups, SingleClassGroupsKeepEachHalfBalancedByClass) {
+  const std::vector<int64_t> ids = grouped_ids();
+  std::vector<int32_t> classes;
+  for (int64_t id : ids) classes.push_back(static_cast<int32_t>((id / 10000) % 2));
+  for (uint64_t seed : {0u, 1u, 2u, 3u, 4u, 5u}) {
+    AbSplit s = split_ab_grouped(ids, seed, 10000, classes);
+    std::set<int64_t> a = groups_at(ids, s.a), b = groups_at(ids, s.b);
+    for (int64_t g : a) EXPECT_FALSE(b.count(g)) << "seed " << seed << ": group " << g << " in both halves";
+    for (int32_t c : {0, 1}) {
+      auto count = [&](const std::vector<size_t>& half) {
+        return std::count_if(half.begin(), half.end(), [&](size_t p) { return classes[p] == c; });
+      };
+      EXPECT_LE(std::abs(count(s.a) - count(s.b)), static_cast<long>(largest_group(ids)))
+          << "seed " << seed << ", class " << c << ": " << count(s.a) << " in A, " << count(s.b) << " in B";
+    }
+  }
 }
 
 TEST(PrepareGroups, PoolsAreDisjointGroupedAndBalanced) {
