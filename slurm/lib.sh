@@ -56,14 +56,16 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"
 # rank's threads would share one core (W2S_SRUN_ARGS says -c as well; this covers hand-made jobs).
 if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then export SRUN_CPUS_PER_TASK="${SRUN_CPUS_PER_TASK:-$SLURM_CPUS_PER_TASK}"; fi
 
-# w2s_launch ARGS...: w2s on every task of the allocation.
+# w2s_launch ARGS...: w2s on every task of the allocation, in place of the calling shell. Run it
+# in the background (w2s_stage does): the background subshell becomes the launcher, so $! is
+# mpirun itself and w2s_forward's USR1 reaches it, not a subshell that would die of the signal.
 w2s_launch() {
   if [ "$W2S_LAUNCHER" = "mpirun" ]; then
     # shellcheck disable=SC2086  # mpirun_args is a list of options by design
-    mpirun -n "${SLURM_NTASKS:-1}" $W2S_MPIRUN_ARGS "$W2S_BIN" "$@"
+    exec mpirun -n "${SLURM_NTASKS:-1}" $W2S_MPIRUN_ARGS "$W2S_BIN" "$@"
   else
     # shellcheck disable=SC2086  # a list of options by design
-    srun --mpi="$W2S_MPI" --kill-on-bad-exit=1 ${W2S_SRUN_ARGS:-} "$W2S_BIN" "$@"
+    exec srun --mpi="$W2S_MPI" --kill-on-bad-exit=1 ${W2S_SRUN_ARGS:-} "$W2S_BIN" "$@"
   fi
 }
 

@@ -16,6 +16,8 @@
 #      partition). A job submitted there needs the CPUs the training holds, so slurmctld sends
 #      SIGTERM to the training's ranks; w2s checkpoints within the grace time and exits 75, Slurm
 #      requeues the job, and it resumes once the urgent job is done.
+#   3. The warning under `launcher = mpirun` (sent as Slurm sends B:USR1, with
+#      `scancel --signal=USR1 --batch`): the batch shell signals mpirun, which passes it on.
 # A requeued job is held by Slurm until the credential of its last run expires (AuthInfo
 # cred_expire, 120 s by default; released earlier, slurmd refuses it: "Job credential revoked");
 # the test Slurm sets 10 s, which changes only when a job restarts, not how it stops or resumes.
@@ -109,4 +111,16 @@ finish "$job"
 [ "$(restarts "$job")" -ge 1 ] || { cat pre.out; fail "job $job was not requeued by the preemption"; }
 same_as_reference pre pre.out 15
 check "preempted (SIGTERM) at step $at of $steps: checkpoint, exit 75, requeued, all losses equal the reference"
+
+echo "3. launcher = mpirun: the batch shell's USR1 reaches the ranks through mpirun"
+sed 's/^launcher = .*/launcher = mpirun/' cluster.ini > cluster-mpirun.ini
+job=$(W2S_CLUSTER="$TMP/cluster-mpirun.ini" "${sb[@]}" --output=mpirun.out "$SRC/slurm/train.sbatch" "${args[@]}" --run-dir mpirun)
+for _ in $(seq 600); do [ -f mpirun/metrics.jsonl ] && [ "$(wc -l < mpirun/metrics.jsonl)" -ge 20 ] && break; sleep 0.2; done
+[ "$(wc -l < mpirun/metrics.jsonl)" -ge 20 ] || { cat mpirun.out; fail "training under mpirun did not start"; }
+scancel --signal=USR1 --batch "$job"  # what Slurm's warning (B:USR1) does
+finish "$job"
+[ "$(job_state "$job")" = COMPLETED ] || { cat mpirun.out; fail "job $job: $(job_state "$job")"; }
+[ "$(restarts "$job")" -ge 1 ] || { cat mpirun.out; fail "job $job was not requeued"; }
+same_as_reference mpirun mpirun.out 10
+check "under mpirun: USR1 at step $at of $steps, checkpoint, requeued, all losses equal the reference"
 echo PASS
