@@ -17,27 +17,16 @@
 #include "test_util.h"
 #include "experiment/analyze.h"
 #include "io/predictions.h"
+#include "analyze_fixtures.h"
 #include "experiment/run_layout.h"
 
 using namespace w2s;
 
+using test::classifier;
+using test::put;
+
 namespace {
 
-// A binary model that is right on exactly the examples where right[i] is true (probability 0.8
-// on its chosen class).
-PredictionFile classifier(const std::vector<int32_t>& labels, const std::vector<bool>& right) {
-  PredictionFile p;
-  p.C = 2;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    p.ids.push_back(static_cast<int64_t>(100 + i));
-    int predicted = right[i] ? labels[i] : 1 - labels[i];
-    p.probs.push_back(predicted == 0 ? 0.8f : 0.2f);
-    p.probs.push_back(predicted == 0 ? 0.2f : 0.8f);
-    p.labels.push_back(labels[i]);
-  }
-  p.logits = p.probs;
-  return p;
-}
 
 AnalyzeOptions options(const std::string& root, int resamples, double level, uint64_t seed) {
   AnalyzeOptions o;
@@ -48,10 +37,6 @@ AnalyzeOptions options(const std::string& root, int resamples, double level, uin
   return o;
 }
 
-void put(const std::string& run_dir, const PredictionFile& p) {
-  std::filesystem::create_directories(run_dir);
-  write_predictions(layout::predictions(run_dir), p);
-}
 
 // Right on the first k of n examples.
 std::vector<bool> first(int k, int n) {

@@ -12,6 +12,7 @@
 #include "data/token_dataset.h"
 #include "experiment/analyze.h"
 #include "experiment/metrics.h"
+#include "analyze_fixtures.h"
 #include "experiment/run_layout.h"
 #include "io/label_shards.h"
 #include "io/predictions.h"
@@ -19,27 +20,12 @@
 
 using namespace w2s;
 
+using test::classifier;
+using test::put;
+
 namespace {
 
-// A binary model that predicts the true class exactly where right[i] (probability 0.8).
-PredictionFile classifier(const std::vector<int32_t>& labels, const std::vector<bool>& right) {
-  PredictionFile p;
-  p.C = 2;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    p.ids.push_back(static_cast<int64_t>(100 + i));
-    const int predicted = right[i] ? labels[i] : 1 - labels[i];
-    p.probs.push_back(predicted == 0 ? 0.8f : 0.2f);
-    p.probs.push_back(predicted == 0 ? 0.2f : 0.8f);
-    p.labels.push_back(labels[i]);
-  }
-  p.logits = p.probs;
-  return p;
-}
 
-void put(const std::string& run_dir, const PredictionFile& p) {
-  std::filesystem::create_directories(run_dir);
-  write_predictions(layout::predictions(run_dir), p);
-}
 
 // Right exactly on examples [begin, end) of n, and on every index listed in `also`.
 std::vector<bool> right_on(int n, int begin, int end, const std::vector<int>& also = {}) {
