@@ -79,6 +79,13 @@ def _require_rows(path, arrays, n):
             raise FormatError(f"{path}: dataset '/{name}' has {a.shape[0]} rows, expected {n}")
 
 
+def _read_answers(f, a):
+    """The ground truth of a dataset or predictions file: targets (regression) or labels."""
+    if a["task"] == "regression":
+        return {"targets": _read(f, "targets", np.float32, 1)}
+    return {"labels": _read(f, "labels", np.int32, 1)}
+
+
 def _require_attrs(path, attrs, keys):
     missing = [k for k in keys if k not in attrs]
     if missing:
@@ -97,10 +104,7 @@ def load_token_dataset(path):
         _require_attrs(path, a, ["task", "num_classes", "max_len", "pad_id", "tokenizer", "split"])
         out = {"attrs": a, "input_ids": _read(f, "input_ids", np.int32, 2), "lengths": _read(f, "lengths", np.int32, 1),
                "ids": _read(f, "ids", np.int64, 1)}
-        if a["task"] == "regression":
-            out["targets"] = _read(f, "targets", np.float32, 1)
-        else:
-            out["labels"] = _read(f, "labels", np.int32, 1)
+        out.update(_read_answers(f, a))
         if "soft_labels" in f:
             out["soft_labels"] = _read(f, "soft_labels", np.float32, 2)
     n = out["input_ids"].shape[0]
@@ -159,10 +163,7 @@ def load_predictions(path):
         _require_attrs(path, a, ["task", "num_classes", "model_sha256", "dataset_sha256"])
         out = {"attrs": a, "ids": _read(f, "ids", np.int64, 1), "probs": _read(f, "probs", np.float32, 2),
                "logits": _read(f, "logits", np.float32, 2)}
-        if a["task"] == "regression":
-            out["targets"] = _read(f, "targets", np.float32, 1)
-        else:
-            out["labels"] = _read(f, "labels", np.int32, 1)
+        out.update(_read_answers(f, a))
     _require_rows(path, {k: v for k, v in out.items() if k != "attrs"}, len(out["ids"]))
     if out["probs"].shape[1] != a["num_classes"] or out["logits"].shape[1] != a["num_classes"]:
         raise FormatError(f"{path}: probs/logits have {out['probs'].shape[1]} columns, num_classes is {a['num_classes']}")

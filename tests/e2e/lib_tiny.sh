@@ -69,3 +69,11 @@ tiny_sections() {
   printf '[task.toy]\ntrain = data/train.jsonl\ntest = data/test.jsonl\n'
   for s in $(seq 1 "$1"); do printf '[model.s%d]\nconfig = m%d.ini\n' "$s" "$s"; done
 }
+# tiny_chain_experiment OUT: the [experiment] section of a 3-size experiment with a chain.
+tiny_chain_experiment() {
+  printf '[experiment]\nout = %s\ntasks = toy\nsizes = s1 s2 s3\nlosses = xent auxconf\nseeds = 0 1\nbootstrap = s1 s2 s3\n' "$1"
+}
+# tiny_pretrain_sections STEPS: [data] and [pretrain] sections pretraining on corpus.jsonl.
+tiny_pretrain_sections() {
+  printf '[data]\nmax_len = 64\n[pretrain]\ncorpus = corpus.jsonl\nsteps = %d\nbatch_size = 8\nseq_len = 64\n' "$1"
+}

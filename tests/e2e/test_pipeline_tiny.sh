@@ -6,24 +6,10 @@ source "$(dirname "$0")/lib_tiny.sh"
 make_task data 160 60
 write_tiny_corpus
 write_tiny_family 3
-{ cat <<INI
-[experiment]
-out = run
-tasks = toy
-sizes = s1 s2 s3
-losses = xent auxconf
-seeds = 0 1
-bootstrap = s1 s2 s3
-INI
+{ tiny_chain_experiment run
 tiny_sections 3
+tiny_pretrain_sections 15
 cat <<INI
-[data]
-max_len = 64
-[pretrain]
-corpus = corpus.jsonl
-steps = 15
-batch_size = 8
-seq_len = 64
 [finetune]
 epochs = 1
 batch_size = 16

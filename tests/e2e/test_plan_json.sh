@@ -106,15 +106,7 @@ check "--plan-json - with --dry-run refused: $(grep -o 'both write to stdout' bo
 echo "plan of an own-JSONL experiment with a bootstrapping chain"
 make_task data 160 60
 write_tiny_family 3
-{ cat <<INI
-[experiment]
-out = chain
-tasks = toy
-sizes = s1 s2 s3
-losses = xent auxconf
-seeds = 0 1
-bootstrap = s1 s2 s3
-INI
+{ tiny_chain_experiment chain
 tiny_sections 3
 cat <<INI
 [finetune]

@@ -20,13 +20,9 @@ seeds = 0
 INI
 tiny_sections 2
 cat <<INI
-[data]
-max_len = 64
-[pretrain]
-corpus = corpus.jsonl
-steps = 10
-batch_size = 8
-seq_len = 64
+INI
+tiny_pretrain_sections 10
+cat <<INI
 [finetune]
 epochs = 1
 batch_size = 16
