@@ -19,8 +19,6 @@ losses = xent
 seeds = 0
 INI
 tiny_sections 2
-cat <<INI
-INI
 tiny_pretrain_sections 10
 cat <<INI
 [finetune]
