@@ -6,7 +6,7 @@
 #   here:     bash tools/device_check.sh --stage [BUILD_DIR] [STAGE_DIR]
 #             builds w2s, the CUDA test program, the HF export dump and the CUDA training
 #             benchmark in BUILD_DIR (default build-cuda, -DW2S_CUDA=ON, sm_90), copies them with
-#             libboost_program_options (the node lacks it, ../shared/gpu.md) into STAGE_DIR
+#             libboost_program_options (the GPU node lacks it; docs/cuda.md) into STAGE_DIR
 #             (default build-cuda/device: ignored by git, ~12 MB: pass it in `carry`), trains a
 #             small spam classifier there for the label checks (needs tools/setup.sh) and computes
 #             the CPU side of every GPU-vs-CPU comparison (labels, eval, 50 training steps), so

@@ -1,4 +1,4 @@
-// Cascading inference (BACKGROUND "Other uses of weak models"): a small model answers every
+// Cascading inference (one of the paper's other uses of weak models): a small model answers every
 // example; an example whose weak confidence (its largest class probability) is below a
 // threshold τ is deferred to the strong model, whose answer then counts instead. This file is
 // the arithmetic only — both models' probabilities, their per-example costs and the labels in,

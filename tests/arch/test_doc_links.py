@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every link and file path the docs cite resolves inside the repository.
 
-Checks each tracked Markdown file: links [text](target) that are not URLs must name an existing
+Checks each tracked Markdown file (and, for citations outside the repository, every source file): links [text](target) that are not URLs must name an existing
 file or folder (relative to the Markdown file; a #fragment is ignored) that lies inside the
 repository; paths written in backticks that start with a top-level folder of the repository
 (src/, docs/, tools/, ...) must exist, with {a,b} alternatives and * globs expanded. Prints every
@@ -73,8 +73,27 @@ def check_file(md):
     return problems
 
 
+SOURCE_ENDINGS = (".cpp", ".h", ".cu", ".cuh", ".sh", ".py", ".cmake", ".txt", ".ini", ".sbatch")
+OUTSIDE = re.compile(r"\.\./shared|DESIGN(\.md| §)|BACKGROUND[ .]")
+
+
+def check_sources():
+    """Comments and scripts cite nothing outside the repository either."""
+    out = subprocess.run(["git", "-C", ROOT, "ls-files"], stdout=subprocess.PIPE, universal_newlines=True,
+                         check=True).stdout.split()
+    problems = []
+    for rel in out:
+        if not rel.endswith(SOURCE_ENDINGS) or rel.startswith(".cache/") or rel == "tests/arch/test_doc_links.py":
+            continue
+        with open(os.path.join(ROOT, rel), encoding="utf-8", errors="replace") as f:
+            for lineno, line in enumerate(f, 1):
+                if OUTSIDE.search(line):
+                    problems.append(f"{rel}:{lineno}: cites a file outside the repository")
+    return problems
+
+
 def main():
-    problems = [p for md in tracked_markdown() for p in check_file(md)]
+    problems = [p for md in tracked_markdown() for p in check_file(md)] + check_sources()
     for p in problems:
         print(p)
     if problems:

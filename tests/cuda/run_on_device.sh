@@ -26,7 +26,7 @@ EXCLUDE=${3:-}
 OUT=${OUT:-/tmp/w2s-cuda-out}
 LIMIT=${W2S_SUITE_LIMIT:-60}
 mkdir -p "$OUT"
-# The H100/H200 nodes keep the CUDA libraries in torch's virtual environment (../shared/gpu.md).
+# The H100/H200 nodes keep the CUDA libraries in torch's virtual environment (docs/cuda.md).
 NV=/opt/torch/.venv/lib/python3.12/site-packages/nvidia
 [ -d "$NV" ] && export LD_LIBRARY_PATH="$NV/cu13/lib:$NV/cublas/lib:$NV/cudnn/lib:$NV/nccl/lib:${LD_LIBRARY_PATH:-}"
 export PATH="$PATH:/usr/local/cuda/bin"
