@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/sha256.h"
 #include "core/strings.h"
+#include "data/tasks/tasks.h"
 #include "data/token_dataset.h"
 #include "io/checkpoint.h"
 #include "io/label_shards.h"
@@ -893,8 +894,8 @@ json size_summary(const std::vector<SeedRuns>& seeds) {
 }  // namespace
 
 int64_t default_cluster_divisor(const std::string& task) {
-  // src/data/tasks/sotu_task.cpp numbers passages speech index * 10000 + passage number.
-  return task == "sotu-party" ? 10000 : 1;
+  // The grouping the task's ids declare (sotu-party: its speeches); 0 there means none.
+  return std::max<int64_t>(1, tasks::natural_group_divisor(task));
 }
 
 AnalyzeResult analyze_experiment(const AnalyzeOptions& o) {
