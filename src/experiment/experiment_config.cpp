@@ -127,6 +127,7 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"data.max_train", i32("data.max_train", &ExperimentConfig::max_train, kNonNegative)},
       {"data.max_test", i32("data.max_test", &ExperimentConfig::max_test, kNonNegative)},
       {"data.test_size", i32("data.test_size", &ExperimentConfig::test_size, NumberRange::at_least(2))},
+      {"data.test_seed", i32("data.test_seed", &ExperimentConfig::test_seed, kNonNegative)},
       {"data.overlong", str(&ExperimentConfig::overlong)},
       {"data.valid_fraction", dbl("data.valid_fraction", &ExperimentConfig::valid_fraction, NumberRange::half_open(0, 1))},
       {"finetune.eval_every", i64("finetune.eval_every", &ExperimentConfig::eval_every, kNonNegative)},

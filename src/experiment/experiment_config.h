@@ -55,6 +55,9 @@ struct ExperimentConfig {
   int max_train = 0;
   int max_test = 0;
   int test_size = 400;
+  // data.test_seed: the draw of the embedded tasks' test sets (convert --seed). A confirmatory run
+  // takes a new one, so the examples it is judged on were never looked at while tuning.
+  int test_seed = 0;
   std::string overlong = "truncate";
   // data.valid_fraction: the part of each half held out for validation (prepare --valid-fraction);
   // every fine-tuning stage then gets --valid, and tuning is judged there, not on test. 0: none.

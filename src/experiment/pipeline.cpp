@@ -263,6 +263,7 @@ void Pipeline::plan_data() {
     std::string dir = layout::task_data(cfg_.out, t.name);
     std::vector<std::string> convert = {"convert", "--task", t.name, "--out-dir", dir,
                                         "--test-size", std::to_string(cfg_.test_size_of(t))};
+    if (cfg_.test_seed != 0) convert.insert(convert.end(), {"--seed", std::to_string(cfg_.test_seed)});
     if (t.year_prefix) convert.push_back("--year-prefix");
     if (t.year_suffix) convert.push_back("--year-suffix");
     if (t.split != "speech") convert.insert(convert.end(), {"--split", t.split});

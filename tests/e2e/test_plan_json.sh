@@ -98,6 +98,22 @@ for want in ("data/spam", "data/corpus", "data/corpus/lm", "data/spam/split-0", 
              "spam/seed-0/gt-ta/eval", "spam/seed-0/labels-ta", "spam/seed-0/w2s-ta-to-tb-xent", "analyze"):
     assert want in ids, (want, ids)' || fail "stage ids are not the run-tree folders"
 check "--plan-json FILE writes the same plan; ids are run-tree folders (spam/seed-0/gt-ta); nothing written"
+
+# data.test_seed draws another test set: the embedded task's convert gets --seed, and only it.
+"$W2S_BIN" pipeline --config configs/experiments/tiny-test.ini --set data.test_seed=7 --plan-json > seed-plan.json ||
+  fail "--plan-json with data.test_seed failed"
+$PY - tiny-plan.json seed-plan.json <<'PYEOF' || fail "data.test_seed does not reach the task's convert as --seed"
+import json, sys
+base, seeded = (json.load(open(f))["stages"] for f in sys.argv[1:3])
+def convert(stages):
+    return next(s["command"] for s in stages if s["id"] == "data/spam")
+assert "--seed" not in convert(base), convert(base)
+c = convert(seeded)
+assert c[c.index("--seed") + 1] == "7", c
+others = [(a["id"], a["command"], b["command"]) for a, b in zip(base, seeded) if a["id"] != "data/spam"]
+assert all(x == y for _, x, y in others), "test_seed changed another stage's command"
+PYEOF
+check "data.test_seed=7 gives the task's convert --seed 7 and changes no other command"
 if "$W2S_BIN" pipeline --config configs/experiments/tiny-test.ini --plan-json --dry-run > both.log 2>&1; then
   fail "--plan-json - with --dry-run (both on stdout) was accepted"
 fi
