@@ -6,6 +6,8 @@
 #                modules, setup line, max_requeues. Without one: srun --mpi=pmix, nothing loaded.
 #   W2S_SRUN_ARGS  options for the srun that starts the ranks (cluster.py srun_options: -c,
 #                --cpu-bind, --gpu-bind)
+#   W2S_MPIRUN_RANK_ARGS  the same for mpirun (cluster.py mpirun_options: --map-by slot:PE=<cores>
+#                --bind-to core -x OMP_NUM_THREADS), after the cluster file's mpirun_args
 #   W2S_STATE_DIR  where the job records how it ended (RUN_ROOT/slurm/state), for jobs/status
 set -uo pipefail
 W2S_BIN="${W2S_BIN:-w2s}"
@@ -62,7 +64,7 @@ if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then export SRUN_CPUS_PER_TASK="${SRUN_CPU
 w2s_launch() {
   if [ "$W2S_LAUNCHER" = "mpirun" ]; then
     # shellcheck disable=SC2086  # mpirun_args is a list of options by design
-    exec mpirun -n "${SLURM_NTASKS:-1}" $W2S_MPIRUN_ARGS "$W2S_BIN" "$@"
+    exec mpirun -n "${SLURM_NTASKS:-1}" $W2S_MPIRUN_ARGS ${W2S_MPIRUN_RANK_ARGS:-} "$W2S_BIN" "$@"
   else
     # shellcheck disable=SC2086  # a list of options by design
     exec srun --mpi="$W2S_MPI" --kill-on-bad-exit=1 ${W2S_SRUN_ARGS:-} "$W2S_BIN" "$@"

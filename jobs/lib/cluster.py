@@ -27,6 +27,9 @@ KEYS = {
 }
 # [env]: NAME = value lines exported in every job (NCCL/UCX/InfiniBand settings); any names.
 ENV_SECTION = "env"
+# srun --cpu-bind values and Open MPI's --bind-to for them (launcher = mpirun); "" is srun's
+# default, which binds each rank to its own cores like "cores".
+MPIRUN_BIND = {"": "core", "cores": "core", "none": "none"}
 # Stage kinds that run one rank (data preparation writes files from rank 0 only; analysis is serial).
 SINGLE_RANK_KINDS = {"data", "analyze"}
 
@@ -81,6 +84,10 @@ class Cluster:
                 raise ClusterError(f"{self.path}: nodes.{kind} must be a whole number of at least 1")
         if self.get("cluster.exclusive") not in ("yes", "no"):
             raise ClusterError(f"{self.path}: cluster.exclusive must be yes or no")
+        if self.get("cluster.launcher") == "mpirun" and self.get("cluster.cpu_bind") not in MPIRUN_BIND:
+            raise ClusterError(f"{self.path}: cluster.cpu_bind = {self.get('cluster.cpu_bind')} has no mpirun equivalent "
+                               f"here: use {' or '.join(b for b in MPIRUN_BIND if b)} (or leave it empty), or put "
+                               "your own --map-by/--bind-to in mpirun_args")
         for key in ("mem", "cpu_mem"):
             if self.get("cluster." + key) and not re.fullmatch(r"\d+[KMGT]?", self.get("cluster." + key)):
                 raise ClusterError(f"{self.path}: cluster.{key} must be a size as sbatch --mem takes it (e.g. 64G, 0)")
@@ -151,7 +158,7 @@ class Cluster:
 
     def srun_options(self, kind, gpu=None):
         """Options of the srun that starts a stage's ranks (slurm/lib.sh adds them; empty with
-        launcher = mpirun). -c passes --cpus-per-task on: since Slurm 22.05 srun no longer
+        launcher = mpirun, which gets mpirun_options). -c passes --cpus-per-task on: since Slurm 22.05 srun no longer
         inherits it from the allocation, and each rank's OMP_NUM_THREADS threads would share one
         core."""
         if self.get("cluster.launcher") != "srun":
@@ -164,6 +171,27 @@ class Cluster:
         if self._gpus(kind, gpu) > 0 and self.get("cluster.gpu_bind"):
             opts.append(f"--gpu-bind={self.get('cluster.gpu_bind')}")
         return opts
+
+    def mpirun_options(self, kind):
+        """Options of the mpirun that starts a stage's ranks with launcher = mpirun (slurm/lib.sh
+        adds them after mpirun_args; empty with srun): what srun's -c and --cpu-bind give, in Open
+        MPI's words. --map-by slot:PE=<cores per rank> --bind-to core gives each rank its own
+        cpus_per_task cores (without it Open MPI binds every rank to one core, and its
+        OMP_NUM_THREADS threads share it); -x forwards OMP_NUM_THREADS (the job's cores per rank,
+        slurm/lib.sh) to every rank on every node. mpirun_args that place ranks themselves
+        (--map-by, --bind-to) win: then only OMP_NUM_THREADS is added. GPUs need no binding:
+        w2s picks device local rank mod visible GPUs."""
+        if self.get("cluster.launcher") != "mpirun":
+            return []
+        opts = ["-x", "OMP_NUM_THREADS"]
+        site = shlex.split(self.get("cluster.mpirun_args"))
+        if any(a.split("=")[0] in ("--map-by", "-map-by", "--bind-to", "-bind-to") for a in site):
+            return opts
+        cores = self.int("cluster.cpu_cpus_per_task" if kind in SINGLE_RANK_KINDS else "cluster.cpus_per_task")
+        bind = MPIRUN_BIND[self.get("cluster.cpu_bind")]
+        if bind == "none" or cores < 1:
+            return ["--bind-to", "none"] + opts
+        return ["--map-by", f"slot:PE={cores}", "--bind-to", bind] + opts
 
 
 def main(argv):

@@ -65,8 +65,10 @@ class Submitter:
                "--export=ALL"]
         cmd += self.cluster.sbatch_options(kind, nodes, tasks_per_node, gpu)
         srun = self.cluster.srun_options(kind, gpu)
-        # The job's srun takes these (slurm/lib.sh); each job records how it ended in STATE_DIR.
-        env = dict(self.env, W2S_SRUN_ARGS=" ".join(srun), W2S_STATE_DIR=state_dir(self.root))
+        mpirun = self.cluster.mpirun_options(kind)
+        # The job's srun or mpirun takes these (slurm/lib.sh); each job records how it ended in STATE_DIR.
+        env = dict(self.env, W2S_SRUN_ARGS=" ".join(srun), W2S_MPIRUN_RANK_ARGS=" ".join(mpirun),
+                   W2S_STATE_DIR=state_dir(self.root))
         deps = [str(d) for d in deps if d is not None]
         if deps:
             # A failed prerequisite cancels its dependents instead of leaving them pending forever.
@@ -80,6 +82,10 @@ class Submitter:
             if self.cluster.get("cluster.launcher") == "srun":
                 print("      ranks: " + " ".join(["srun", f"--mpi={self.cluster.get('cluster.mpi')}", "--kill-on-bad-exit=1"]
                                                  + srun + ["w2s", "..."]))
+            else:
+                ranks = self.cluster.ranks(kind, nodes, tasks_per_node)
+                print("      ranks: " + " ".join(["mpirun", "-n", str(ranks)] + shlex.split(self.cluster.get("cluster.mpirun_args"))
+                                                 + mpirun + ["w2s", "..."]))
             if self.cluster.env:
                 print("      env: " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.cluster.env.items()))
             return f"<job{self.count}>"

@@ -5,6 +5,10 @@
 #     or --exclusive; training, labeling and evaluation with --gpus-per-node, --cpus-per-task and
 #     --mem, their srun with -c, --cpu-bind and --gpu-bind; training over --nodes=2; the [env]
 #     lines; the same experiment on CPU asks for no GPUs; cuda on a GPU-less cluster is refused.
+#   The same with launcher = mpirun: every job's mpirun line has -n = nodes x tasks and the cores
+#     per rank and binding srun gets (--map-by slot:PE=<cpus_per_task> --bind-to core -x
+#     OMP_NUM_THREADS); mpirun_args that place ranks win; slurm/lib.sh's mpirun line, run here
+#     with 2 ranks, binds each to its own core with OMP_NUM_THREADS=1.
 #   jobs/status on a hand-made run tree with stand-in sacct/squeue: one query per poll, every
 #     terminal state other than COMPLETED a failure, and a job the controller has purged judged by
 #     what it recorded in slurm/state/ (no record of success: failed).
@@ -63,6 +67,80 @@ grep -q "data.sbatch" gpu.log || fail "no data stage in the dry run"
   || { cat cpu.log; fail "dry-run of the CPU experiment failed"; }
 $PY check_requests.py cpu.log cpu || { cat cpu.log; fail "a CPU experiment's requests are wrong (GPUs asked for?)"; }
 check "the same experiment on CPU asks for no GPUs"
+
+echo "launcher = mpirun: the cores per rank and binding srun gets, in Open MPI's words"
+sed 's/^launcher = srun/launcher = mpirun/; s/^mpirun_args =.*/mpirun_args = --mca btl ^openib/' $C2 > mpirun-2node.ini
+"$SRC/jobs/submit-pipeline" --experiment configs/experiments/tiny-test.ini --cluster mpirun-2node.ini \
+  --set experiment.device=cuda --dry-run > mpirun.log 2>&1 || { cat mpirun.log; fail "dry-run with launcher = mpirun failed"; }
+cat > check_mpirun.py <<'PYEOF'
+import shlex, sys
+lines = open(sys.argv[1]).read().splitlines()
+seen = {}
+for i, line in enumerate(lines):
+    if not line.startswith("    $ sbatch "):
+        continue
+    argv = shlex.split(line[6:])
+    template = next(a for a in argv if a.endswith(".sbatch"))
+    kind = template.rsplit("/", 1)[1][:-len(".sbatch")]
+    if kind == "train":
+        kind = argv[argv.index(template) + 1]
+    ranks = lines[i + 1].split("ranks: ", 1)[1].split()
+    assert ranks[0] == "mpirun" and "srun" not in ranks, (kind, ranks)
+    single = kind in ("analyze", "data")
+    nodes = int(next(a for a in argv if a.startswith("--nodes=")).split("=")[1])
+    cores = 4 if single else 16
+    expect = ["mpirun", "-n", str(1 if single else nodes * 4), "--mca", "btl", "^openib",
+              "--map-by", f"slot:PE={cores}", "--bind-to", "core", "-x", "OMP_NUM_THREADS", "w2s", "..."]
+    assert ranks == expect, (kind, ranks, expect)
+    assert f"--cpus-per-task={cores}" in argv, (kind, argv)
+    seen[kind] = " ".join(ranks[:-2])
+assert {"pretrain", "eval", "analyze"} <= set(seen), seen
+for k in ("pretrain", "eval", "analyze"):
+    print(f"  {k}: {seen[k]}")
+PYEOF
+$PY check_mpirun.py mpirun.log || { cat mpirun.log; fail "mpirun lines lack the cores per rank or binding"; }
+check "mpirun gets --map-by slot:PE=<cpus_per_task> --bind-to core -x OMP_NUM_THREADS, -n = nodes x tasks"
+
+sed 's/^mpirun_args =.*/mpirun_args = --bind-to none/' mpirun-2node.ini > mpirun-site.ini
+sed 's/^cpu_bind = .*/cpu_bind = sockets/' mpirun-2node.ini > mpirun-bad.ini
+cat > check_bind.py <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+from cluster import Cluster, ClusterError
+assert Cluster("mpirun-site.ini").mpirun_options("train") == ["-x", "OMP_NUM_THREADS"], "site placement not kept"
+assert Cluster(sys.argv[2]).mpirun_options("train") == [], "srun clusters get mpirun options"
+try:
+    Cluster("mpirun-bad.ini")
+    raise SystemExit("cpu_bind = sockets accepted under mpirun")
+except ClusterError as e:
+    assert "cpu_bind" in str(e), e
+PYEOF
+$PY check_bind.py "$SRC/jobs/lib" $C2 || fail "mpirun placement rules"
+check "mpirun_args that place ranks themselves win; a cpu_bind with no mpirun equivalent is refused"
+
+# The line slurm/lib.sh runs, for real on this machine (2 cores): 2 ranks x 1 core bound apart,
+# and 1 rank x 2 cores bound to both (Open MPI's default would bind it to one core, where its 2
+# OpenMP threads would share it).
+# run_bound CORES_PER_RANK RANKS: the ranks' "rank R omp N cpus LIST" lines, in order.
+run_bound() {
+  printf '[cluster]\npartition = x\nlauncher = mpirun\nmpirun_args = --oversubscribe\ncpus_per_task = %s\ncpu_bind = cores\n' "$1" > mpirun-local.ini
+  local args
+  args=$($PY -c "import sys; sys.path.insert(0, '$SRC/jobs/lib'); from cluster import Cluster; print(' '.join(Cluster('mpirun-local.ini').mpirun_options('train')))")
+  env -u OMP_NUM_THREADS W2S_HOME="$SRC" W2S_CLUSTER=mpirun-local.ini W2S_BIN=$PWD/show-rank.sh W2S_MPIRUN_RANK_ARGS="$args" \
+    SLURM_NTASKS=$2 SLURM_CPUS_PER_TASK=$1 timeout 60 bash -c 'source "$W2S_HOME/slurm/lib.sh"; w2s_launch' > bound.log 2>&1 \
+    || { cat bound.log; fail "mpirun $args did not run"; }
+  grep '^rank' bound.log | sort
+}
+if [ "$(env -u OMP_NUM_THREADS nproc)" -ge 2 ]; then  # nproc would count OMP_NUM_THREADS=1
+  printf '#!/bin/sh\necho "rank ${OMPI_COMM_WORLD_RANK} omp ${OMP_NUM_THREADS} cpus $(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status)"\n' > show-rank.sh
+  chmod +x show-rank.sh
+  two=$(run_bound 1 2)
+  [ "$(echo "$two" | grep -c '^rank [01] omp 1 cpus [0-9]*$')" -eq 2 ] && [ "$(echo "$two" | awk '{print $6}' | sort -u | wc -l)" -eq 2 ] \
+    || { echo "$two"; fail "2 ranks not each bound to one distinct core with OMP_NUM_THREADS=1"; }
+  one=$(run_bound 2 1)
+  [[ "$one" =~ ^rank\ 0\ omp\ 2\ cpus\ [0-9]+[-,][0-9]+$ ]] || { echo "$one"; fail "1 rank of 2 cores not bound to 2 cores with OMP_NUM_THREADS=2"; }
+  check "slurm/lib.sh's mpirun here: $(echo "$two" | tr '\n' ';') $one"
+fi
 
 set +e
 "$SRC/jobs/submit-pipeline" --experiment configs/experiments/tiny-test.ini --cluster configs/clusters/local.ini \
