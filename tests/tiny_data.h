@@ -24,6 +24,21 @@ inline ModelConfig byte_model_config(int n_layer, int n_head, int d_model, int n
   return cfg;
 }
 
+// A classification dataset's header on the byte tokenizer (pad 257, vocabulary 258), with
+// placeholder identities for the tokenizer and the source.
+inline TokenDatasetInfo byte_dataset_info(int max_len, int num_classes, const std::string& split) {
+  TokenDatasetInfo info;
+  info.max_len = max_len;
+  info.num_classes = num_classes;
+  info.pad_id = 257;
+  info.vocab_size = 258;
+  info.tokenizer = "byte";
+  info.tokenizer_sha256 = "tok";
+  info.source_sha256 = "src";
+  info.split = split;
+  return info;
+}
+
 // A classification dataset whose label depends on the tokens (so training moves the loss).
 inline void write_tiny_classification(const std::string& path, int n, int C = 2) {
   TokenDatasetInfo info;

@@ -39,11 +39,7 @@ AnalyzeOptions options(const std::string& root, int resamples, double level, uin
 
 
 // Right on the first k of n examples.
-std::vector<bool> first(int k, int n) {
-  std::vector<bool> r(static_cast<size_t>(n));
-  for (int i = 0; i < k; ++i) r[static_cast<size_t>(i)] = true;
-  return r;
-}
+std::vector<bool> first(int k, int n) { return test::right_on(n, 0, k); }
 
 const nlohmann::json& row(const nlohmann::json& report, const std::string& weak, const std::string& strong,
                           const std::string& loss) {
@@ -57,15 +53,8 @@ const nlohmann::json& row(const nlohmann::json& report, const std::string& weak,
 TEST(Analyze, PgrAndIntervalOnConstructedPredictions) {
   test::TempDir dir;
   const int n = 200;
-  std::vector<int32_t> labels(n);
-  for (int i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = i % 2;
-  for (int seed : {0, 1}) {
-    std::string sd = layout::seed_dir(dir.path(), "task", seed);
-    // Nested correctness: weak right on 120 (0.6), student on 140 (0.7), ceiling on 160 (0.8).
-    put(layout::gt_run(sd, "weak"), classifier(labels, first(120, n)));
-    put(layout::gt_run(sd, "strong"), classifier(labels, first(160, n)));
-    put(layout::student(sd, "weak", "strong", "xent"), classifier(labels, first(140, n)));
-  }
+  // Nested correctness: weak right on 120 (0.6), student on 140 (0.7), ceiling on 160 (0.8).
+  test::weak_strong_tree(dir.path(), "task", first(120, n), first(140, n), first(160, n));
   AnalyzeResult r = analyze_experiment(options(dir.path(), 500, 0.95, 0));
   const auto& x = row(r.report, "weak", "strong", "xent");
   EXPECT_DOUBLE_EQ(x["p_weak"].get<double>(), 0.6);
@@ -123,8 +112,7 @@ TEST(Analyze, RefusesDifferentTestSetsNamingBothFiles) {
 TEST(Analyze, SupervisorChoiceAndRankCorrelation) {
   test::TempDir dir;
   const int n = 100;
-  std::vector<int32_t> labels(n);
-  for (int i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = i % 2;
+  const std::vector<int32_t> labels = test::alternating(n);
   std::string sd = layout::seed_dir(dir.path(), "task", 0);
   put(layout::gt_run(sd, "w0"), classifier(labels, first(55, n)));
   put(layout::gt_run(sd, "w1"), classifier(labels, first(60, n)));
@@ -238,8 +226,7 @@ namespace {
 void identical_seeds(const std::string& root, const std::string& task, const std::vector<int64_t>& ids, int seeds,
                      const std::function<bool(int, size_t)>& right) {
   const size_t n = ids.size();
-  std::vector<int32_t> labels(n);
-  for (size_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(i % 2);
+  const std::vector<int32_t> labels = test::alternating(static_cast<int>(n));
   for (int seed = 0; seed < seeds; ++seed) {
     std::string sd = layout::seed_dir(root, task, seed);
     int model = 0;
@@ -344,8 +331,7 @@ TEST(Analyze, SotuPartyIsResampledBySpeechByDefault) {
 TEST(Analyze, MedianPgrOverPairsBesideThePooledRows) {
   test::TempDir dir;
   const int n = 400;
-  std::vector<int32_t> labels(n);
-  for (int i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = i % 2;
+  const std::vector<int32_t> labels = test::alternating(n);
   for (int seed : {0, 1}) {
     std::string sd = layout::seed_dir(dir.path(), "task", seed);
     put(layout::gt_run(sd, "a"), classifier(labels, first(200, n)));

@@ -17,29 +17,16 @@
 #include "io/label_shards.h"
 #include "io/predictions.h"
 #include "test_util.h"
+#include "tiny_data.h"
 
 using namespace w2s;
 
-using test::classifier;
-using test::put;
-
 namespace {
 
+// Every tree here has one test set of kN examples.
+constexpr int kN = 200;
 
-
-// Right exactly on examples [begin, end) of n, and on every index listed in `also`.
-std::vector<bool> right_on(int n, int begin, int end, const std::vector<int>& also = {}) {
-  std::vector<bool> r(static_cast<size_t>(n));
-  for (int i = begin; i < end; ++i) r[static_cast<size_t>(i)] = true;
-  for (int i : also) r[static_cast<size_t>(i)] = true;
-  return r;
-}
-
-std::vector<int32_t> alternating(int n) {
-  std::vector<int32_t> labels(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) labels[static_cast<size_t>(i)] = i % 2;
-  return labels;
-}
+std::vector<bool> right_on(int begin, int end) { return test::right_on(kN, begin, end); }
 
 AnalyzeOptions options(const std::string& root) {
   AnalyzeOptions o;
@@ -49,16 +36,12 @@ AnalyzeOptions options(const std::string& root) {
   return o;
 }
 
-// Weak right on `weak`, the student on `student`, the ceiling on `ceiling`, for seeds 0 and 1.
-void tree(const std::string& root, const std::string& task, const std::vector<bool>& weak,
-          const std::vector<bool>& student, const std::vector<bool>& ceiling) {
-  const std::vector<int32_t> labels = alternating(static_cast<int>(weak.size()));
-  for (int seed : {0, 1}) {
-    const std::string sd = layout::seed_dir(root, task, seed);
-    put(layout::gt_run(sd, "weak"), classifier(labels, weak));
-    put(layout::gt_run(sd, "strong"), classifier(labels, ceiling));
-    put(layout::student(sd, "weak", "strong", "xent"), classifier(labels, student));
-  }
+// "task" in dir with weak right on `weak`, the student on `student`, the ceiling on `ceiling`,
+// for seeds 0 and 1, analysed.
+AnalyzeResult analyze_tree(const test::TempDir& dir, const std::vector<bool>& weak, const std::vector<bool>& student,
+                           const std::vector<bool>& ceiling) {
+  test::weak_strong_tree(dir.path(), "task", weak, student, ceiling);
+  return analyze_experiment(options(dir.path()));
 }
 
 const nlohmann::json& only_row(const nlohmann::json& report) {
@@ -80,9 +63,7 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 TEST(AnalyzeSummary, ClearGapAndPositivePgr) {
   // Weak 0.60, student 0.70, ceiling 0.80, nested: a gap of 0.2 and PGR 0.5, both far from 0.
   test::TempDir dir;
-  const int n = 200;
-  tree(dir.path(), "task", right_on(n, 0, 120), right_on(n, 0, 140), right_on(n, 0, 160));
-  const AnalyzeResult r = analyze_experiment(options(dir.path()));
+  const AnalyzeResult r = analyze_tree(dir, right_on(0, 120), right_on(0, 140), right_on(0, 160));
   const auto& x = only_row(r.report);
   EXPECT_NEAR(x["gap_ci"]["estimate"].get<double>(), 0.2, 1e-12);
   EXPECT_GT(x["gap_ci"]["lo"].get<double>(), 0.1);
@@ -104,9 +85,7 @@ TEST(AnalyzeSummary, RealGapWithPgrIncludingZeroSaysSo) {
   // A clear gap (0.60 -> 0.80) but a student no better than its supervisor on average: it gains 6
   // examples and loses 6, so its PGR is 0 with an interval on both sides.
   test::TempDir dir;
-  const int n = 200;
-  tree(dir.path(), "task", right_on(n, 0, 120), right_on(n, 6, 126), right_on(n, 0, 160));
-  const AnalyzeResult r = analyze_experiment(options(dir.path()));
+  const AnalyzeResult r = analyze_tree(dir, right_on(0, 120), right_on(6, 126), right_on(0, 160));
   EXPECT_TRUE(only_row(r.report)["real_gap"].get<bool>());
   const std::string text = summary_of(r.report, "task");
   EXPECT_TRUE(has(text, "xent PGR 0.00 [")) << text;
@@ -117,9 +96,7 @@ TEST(AnalyzeSummary, GapWithinNoiseSaysNoRealGap) {
   // The ceiling beats the weak model on 4 examples and loses on 2 of 200: gap 0.01, its interval
   // includes 0. PGR is defined (and large) but measures nothing: the summary must not quote it.
   test::TempDir dir;
-  const int n = 200;
-  tree(dir.path(), "task", right_on(n, 0, 120), right_on(n, 0, 122), right_on(n, 2, 124));
-  const AnalyzeResult r = analyze_experiment(options(dir.path()));
+  const AnalyzeResult r = analyze_tree(dir, right_on(0, 120), right_on(0, 122), right_on(2, 124));
   const auto& x = only_row(r.report);
   EXPECT_TRUE(x["pgr_defined"].get<bool>());
   EXPECT_NEAR(x["gap_ci"]["estimate"].get<double>(), 0.01, 1e-12);
@@ -138,9 +115,7 @@ TEST(AnalyzeSummary, GapWithinNoiseSaysNoRealGap) {
 TEST(AnalyzeSummary, UndefinedPgrAndACeilingBelowItsSupervisor) {
   // Ceiling 0.60 below weak 0.70 (nested): PGR undefined, the gap's interval lies below 0.
   test::TempDir dir;
-  const int n = 200;
-  tree(dir.path(), "task", right_on(n, 0, 140), right_on(n, 0, 130), right_on(n, 0, 120));
-  const AnalyzeResult r = analyze_experiment(options(dir.path()));
+  const AnalyzeResult r = analyze_tree(dir, right_on(0, 140), right_on(0, 130), right_on(0, 120));
   const auto& x = only_row(r.report);
   EXPECT_FALSE(x["pgr_defined"].get<bool>());
   EXPECT_LT(x["gap_ci"]["hi"].get<double>(), 0.0);
@@ -155,9 +130,8 @@ TEST(AnalyzeSummary, UndefinedPgrAndACeilingBelowItsSupervisor) {
 TEST(AnalyzeSummary, OneSummaryPerTaskFromItsOwnPairs) {
   // Two tasks in one tree: one with a real gap, one without; each gets its own verdict.
   test::TempDir dir;
-  const int n = 200;
-  tree(dir.path(), "alpha", right_on(n, 0, 120), right_on(n, 0, 140), right_on(n, 0, 160));
-  tree(dir.path(), "beta", right_on(n, 0, 120), right_on(n, 0, 122), right_on(n, 2, 124));
+  test::weak_strong_tree(dir.path(), "alpha", right_on(0, 120), right_on(0, 140), right_on(0, 160));
+  test::weak_strong_tree(dir.path(), "beta", right_on(0, 120), right_on(0, 122), right_on(2, 124));
   const AnalyzeResult r = analyze_experiment(options(dir.path()));
   ASSERT_EQ(r.report["summary"].size(), 2u);
   EXPECT_TRUE(has(summary_of(r.report, "alpha"), "a real gap in 1 of 1 pairs"));
@@ -203,15 +177,6 @@ namespace {
 
 // Half B of seed `seed`: n examples with ids 1000 + i and labels i % 2.
 std::string write_half_b(const std::string& root, const std::string& task, int seed, int n) {
-  TokenDatasetInfo info;
-  info.max_len = 4;
-  info.num_classes = 2;
-  info.pad_id = 257;
-  info.vocab_size = 258;
-  info.tokenizer = "byte";
-  info.tokenizer_sha256 = "tok";
-  info.source_sha256 = "src";
-  info.split = "train_b";
   std::vector<TokenizedExample> rows(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     rows[static_cast<size_t>(i)].id = 1000 + i;
@@ -220,7 +185,7 @@ std::string write_half_b(const std::string& root, const std::string& task, int s
   }
   const std::string split = layout::task_split(root, task, seed);
   std::filesystem::create_directories(split);
-  write_token_dataset(split + "/train_b.h5", info, rows);
+  write_token_dataset(split + "/train_b.h5", test::byte_dataset_info(4, 2, "train_b"), rows);
   return split + "/train_b.h5";
 }
 
@@ -251,9 +216,7 @@ TEST(AnalyzeImitation, AgreementSplitBySupervisorCorrectness) {
   // where the weak model is wrong it copies the error on the last 40 (both wrong: same class in a
   // binary task) and is right on the other 40: agreement 1.0 where weak is right, 0.5 where wrong.
   test::TempDir dir;
-  const int n = 200;
-  tree(dir.path(), "task", right_on(n, 0, 120), right_on(n, 0, 160), right_on(n, 0, 180));
-  const AnalyzeResult r = analyze_experiment(options(dir.path()));
+  const AnalyzeResult r = analyze_tree(dir, right_on(0, 120), right_on(0, 160), right_on(0, 180));
   const auto& x = only_row(r.report);
   EXPECT_DOUBLE_EQ(x["agreement_weak_right"].get<double>(), 1.0);
   EXPECT_DOUBLE_EQ(x["agreement_weak_wrong"].get<double>(), 0.5);
@@ -266,8 +229,8 @@ TEST(AnalyzeImitation, WeakLabelAccuracyOnHalfB) {
   // Seed 0's labels are right on 3 of every 4 examples of B (0.75), seed 1's on every other one
   // (0.5): pooled 0.625.
   test::TempDir dir;
-  const int n = 200, nb = 80;
-  tree(dir.path(), "task", right_on(n, 0, 120), right_on(n, 0, 140), right_on(n, 0, 160));
+  const int nb = 80;
+  test::weak_strong_tree(dir.path(), "task", right_on(0, 120), right_on(0, 140), right_on(0, 160));
   for (int seed : {0, 1}) {
     const std::string b = write_half_b(dir.path(), "task", seed, nb);
     const std::string labels = layout::labels(layout::seed_dir(dir.path(), "task", seed), "weak");
@@ -287,8 +250,8 @@ TEST(AnalyzeImitation, MissingOrForeignLabelsLeaveNullWithAWarning) {
   // Seed 0 has no labels at all; seed 1's were computed over another dataset. Both seeds' values
   // are null, the pooled value too, and each reason is a warning naming the folder.
   test::TempDir dir;
-  const int n = 200, nb = 40;
-  tree(dir.path(), "task", right_on(n, 0, 120), right_on(n, 0, 140), right_on(n, 0, 160));
+  const int nb = 40;
+  test::weak_strong_tree(dir.path(), "task", right_on(0, 120), right_on(0, 140), right_on(0, 160));
   write_half_b(dir.path(), "task", 0, nb);
   write_half_b(dir.path(), "task", 1, nb);
   const std::string labels1 = layout::labels(layout::seed_dir(dir.path(), "task", 1), "weak");

@@ -20,6 +20,7 @@
 #include "data/tokenizer.h"
 #include "io/h5.h"
 #include "test_util.h"
+#include "tiny_data.h"
 
 using namespace w2s;
 
@@ -53,16 +54,7 @@ std::vector<TokenizedExample> make_rows(int n, int max_len, int num_classes, boo
 }
 
 TokenDatasetInfo make_info(int max_len, int num_classes, bool soft) {
-  TokenDatasetInfo info;
-  info.task = "classification";
-  info.max_len = max_len;
-  info.num_classes = num_classes;
-  info.pad_id = 257;
-  info.vocab_size = 258;
-  info.tokenizer = "byte";
-  info.tokenizer_sha256 = "tok";
-  info.source_sha256 = "src";
-  info.split = "train_a";
+  TokenDatasetInfo info = test::byte_dataset_info(max_len, num_classes, "train_a");
   info.has_soft_labels = soft;
   return info;
 }

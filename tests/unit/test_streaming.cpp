@@ -19,6 +19,7 @@
 #include "data/token_dataset.h"
 #include "io/h5.h"
 #include "test_util.h"
+#include "tiny_data.h"
 #include "infer/inference.h"
 #include "io/label_shards.h"
 #include "loss/losses.h"
@@ -41,16 +42,8 @@ std::string write_dataset(const test::TempDir& dir, int n, int max_len, int C, s
     row.label = i % C;
     rows.push_back(std::move(row));
   }
-  TokenDatasetInfo info;
-  info.max_len = max_len;
-  info.num_classes = C;
-  info.pad_id = 257;
-  info.vocab_size = 258;
-  info.tokenizer = "byte";
-  info.tokenizer_sha256 = info.source_sha256 = "x";
-  info.split = "train_b";
   const std::string path = dir.file("ds.h5");
-  write_token_dataset(path, info, rows);
+  write_token_dataset(path, test::byte_dataset_info(max_len, C, "train_b"), rows);
   return path;
 }
 
@@ -232,6 +225,23 @@ void label_of(int64_t id, float* probs, float* logits) {
   for (int c = 0; c < kC; ++c) probs[c] = c == top ? p : (1.0f - p) / (kC - 1);
 }
 
+// The labels' probabilities for `ids`, as written (kC per id).
+std::vector<float> written_probabilities(const std::vector<int64_t>& ids) {
+  std::vector<float> probs(ids.size() * kC), logits(ids.size() * kC);
+  for (size_t i = 0; i < ids.size(); ++i) label_of(ids[i], &probs[i * kC], &logits[i * kC]);
+  return probs;
+}
+
+// The soft labels at `temperature` that training recomputes from the written logits of `ids`.
+std::vector<float> from_logits_at(const std::vector<int64_t>& ids, double temperature) {
+  std::vector<float> probs(kC), logits(kC), soft(ids.size() * kC);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    label_of(ids[i], probs.data(), logits.data());
+    soft_labels_from_logits(logits.data(), 1, kC, temperature, &soft[i * kC]);
+  }
+  return soft;
+}
+
 struct LabelFixture {
   test::TempDir dir;
   std::string data;
@@ -300,15 +310,8 @@ TEST(TrainTargets, WeakLabelsJoinByPositionToEveryExample) {
   const std::vector<float> got = targets_of(TrainTargets::build(f->cfg, ds, kC), ds.size());
   f->cfg.kd_temperature = 2.0;
   const std::vector<float> soft = targets_of(TrainTargets::build(f->cfg, ds, kC), ds.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    float probs[kC], logits[kC], at_t2[kC];
-    label_of(ids[i], probs, logits);
-    soft_labels_from_logits(logits, 1, kC, 2.0, at_t2);
-    for (int c = 0; c < kC; ++c) {
-      ASSERT_EQ(got[i * kC + c], probs[c]) << "row " << i;
-      ASSERT_EQ(soft[i * kC + c], at_t2[c]) << "row " << i;
-    }
-  }
+  EXPECT_EQ(got, written_probabilities(ids));
+  EXPECT_EQ(soft, from_logits_at(ids, 2.0));
   // Ground truth: one-hot labels, in the same layout.
   f->cfg.labels_dir.clear();
   const std::vector<float> gt = targets_of(TrainTargets::build(f->cfg, ds, kC), ds.size());
@@ -329,15 +332,8 @@ TEST(TrainTargets, LabelsWrittenAtAnotherTemperatureAreRecomputedFromLogits) {
   const std::vector<float> at_one = targets_of(TrainTargets::build(f->cfg, ds, kC), ds.size());
   f->cfg.kd_temperature = 2.0;
   const std::vector<float> at_two = targets_of(TrainTargets::build(f->cfg, ds, kC), ds.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    float probs[kC], logits[kC], softmax[kC];
-    label_of(ids[i], probs, logits);
-    soft_labels_from_logits(logits, 1, kC, 1.0, softmax);
-    for (int c = 0; c < kC; ++c) {
-      ASSERT_EQ(at_one[i * kC + c], softmax[c]) << "row " << i << ": T = 1 training used the T = 2 probabilities";
-      ASSERT_EQ(at_two[i * kC + c], probs[c]) << "row " << i;
-    }
-  }
+  EXPECT_EQ(at_one, from_logits_at(ids, 1.0)) << "T = 1 training used the T = 2 probabilities";
+  EXPECT_EQ(at_two, written_probabilities(ids));
 }
 
 TEST(TrainTargets, SelectConfidentKeepsTheMostConfidentLowerIndexFirst) {
@@ -351,11 +347,8 @@ TEST(TrainTargets, SelectConfidentKeepsTheMostConfidentLowerIndexFirst) {
     std::vector<int64_t> order(ids.size());
     std::iota(order.begin(), order.end(), int64_t{0});
     std::vector<float> conf(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      float probs[kC], logits[kC];
-      label_of(ids[i], probs, logits);
-      conf[i] = *std::max_element(probs, probs + kC);
-    }
+    const std::vector<float> probs = written_probabilities(ids);
+    for (size_t i = 0; i < ids.size(); ++i) conf[i] = *std::max_element(&probs[i * kC], &probs[(i + 1) * kC]);
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return conf[a] > conf[b]; });
     order.resize(static_cast<size_t>(std::max<long long>(1, std::llround(q * static_cast<double>(ids.size())))));
     std::sort(order.begin(), order.end());
