@@ -60,39 +60,49 @@ void expect_refused(const std::string& path, Fn fn) {
   ADD_FAILURE() << path << " was accepted";
 }
 
+// The model every test here writes: 1 layer, 2 heads, width 8, context 16, 2 classes.
+ModelConfig tiny_config() { return test::byte_model_config(1, 2, 8, 16, 2); }
+
+// Writes a tiny model whose parameters are drawn with `seed` to path.
+void save_tiny(const std::string& path, uint64_t seed) {
+  ProcessGrid grid = ProcessGrid::single();
+  Gpt2 model(tiny_config(), grid.tp(), seed);
+  save_checkpoint(path, model, nullptr, false, grid, TrainState{}, {});
+}
+
+// Loads path into a fresh tiny model (which checks the content hash when there is one).
+void load_tiny(const std::string& path) {
+  ProcessGrid grid = ProcessGrid::single();
+  Gpt2 loaded(tiny_config(), grid.tp(), 6);
+  load_checkpoint(path, loaded, nullptr, false, grid, {});
+}
+
 }  // namespace
 
 TEST(CheckpointHash, WrittenAndVerified) {
   test::TempDir dir;
-  ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 5);
   const std::string a = dir.file("a.h5"), b = dir.file("b.h5");
-  save_checkpoint(a, model, nullptr, false, grid, TrainState{}, {});
+  save_tiny(a, 5);
   const std::string sha = read_checkpoint_info(a).params_sha256;
   EXPECT_EQ(sha.size(), 64u);
   EXPECT_TRUE(read_checkpoint_info(a).optim_sha256.empty());  // no optimizer state written
   EXPECT_NO_THROW(verify_checkpoint_content(a));
-  Gpt2 loaded(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 6);
-  EXPECT_NO_THROW(load_checkpoint(a, loaded, nullptr, false, grid, {}));
+  EXPECT_NO_THROW(load_tiny(a));
   // The hash is of the content: the same tensors written by another writer hash the same.
-  write_full_checkpoint(b, test::byte_model_config(1, 2, 8, 16, 2), read_full_params(a), {});
+  write_full_checkpoint(b, tiny_config(), read_full_params(a), {});
   EXPECT_EQ(read_checkpoint_info(b).params_sha256, sha);
   // Different weights, a different hash.
-  Gpt2 other(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 7);
-  save_checkpoint(b, other, nullptr, false, grid, TrainState{}, {});
+  save_tiny(b, 7);
   EXPECT_NE(read_checkpoint_info(b).params_sha256, sha);
 }
 
 TEST(CheckpointHash, ChangedWeightsAreRefusedOnEveryRead) {
   test::TempDir dir;
-  ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 5);
   const std::string path = dir.file("ckpt.h5");
-  save_checkpoint(path, model, nullptr, false, grid, TrainState{}, {});
+  save_tiny(path, 5);
   const float old = replace_first_value(path, "/params/h.0.mlp.c_fc.weight", 0.5f);
   expect_refused(path, [&] { verify_checkpoint_content(path); });
-  Gpt2 loaded(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 6);
-  expect_refused(path, [&] { load_checkpoint(path, loaded, nullptr, false, grid, {}); });
+  expect_refused(path, [&] { load_tiny(path); });
   expect_refused(path, [&] { read_full_params(path); });
   // Restoring the value makes it whole again: the check is of the content, not of the file.
   replace_first_value(path, "/params/h.0.mlp.c_fc.weight", old);
@@ -101,13 +111,10 @@ TEST(CheckpointHash, ChangedWeightsAreRefusedOnEveryRead) {
 
 TEST(CheckpointHash, CheckpointWithoutHashLoadsUnchecked) {
   test::TempDir dir;
-  ProcessGrid grid = ProcessGrid::single();
-  Gpt2 model(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 5);
   const std::string path = dir.file("old.h5");
-  save_checkpoint(path, model, nullptr, false, grid, TrainState{}, {});
+  save_tiny(path, 5);
   remove_root_attr(path, "params_sha256");
   replace_first_value(path, "/params/h.0.mlp.c_fc.weight", 0.5f);
   EXPECT_TRUE(read_checkpoint_info(path).params_sha256.empty());
-  Gpt2 loaded(test::byte_model_config(1, 2, 8, 16, 2), grid.tp(), 6);
-  EXPECT_NO_THROW(load_checkpoint(path, loaded, nullptr, false, grid, {}));
+  EXPECT_NO_THROW(load_tiny(path));
 }

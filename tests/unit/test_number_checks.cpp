@@ -16,6 +16,12 @@ namespace {
 
 const std::string kExperiment = W2S_SOURCE_DIR "/configs/experiments/tiny-test.ini";
 
+// Loading the tiny experiment with `setting` (key=value) must fail as a usage error whose one
+// line holds every fragment.
+void expect_key_refused(const std::string& setting, const std::vector<std::string>& fragments) {
+  test::expect_error([&] { load_experiment(kExperiment, {setting}); }, ExitCode::Usage, fragments);
+}
+
 TEST(NumberRange, RefusesNonFiniteEvenWithoutBounds) {
   EXPECT_TRUE(NumberRange::any_finite().contains(-1e300));
   EXPECT_FALSE(NumberRange::any_finite().contains(std::nan("")));
@@ -46,30 +52,20 @@ TEST(NumberRange, ParsesWholeTextOnly) {
 }
 
 TEST(ExperimentNumbers, RefusesNegativeNanAndOutOfRangeKeys) {
-  test::expect_error([] { load_experiment(kExperiment, {"finetune.lr=-1"}); }, ExitCode::Usage,
-                     {"tiny-test.ini", "'finetune.lr' must be > 0, got -1"});
-  test::expect_error([] { load_experiment(kExperiment, {"pretrain.lr=nan"}); }, ExitCode::Usage,
-                     {"'pretrain.lr' must be > 0", "nan"});
-  test::expect_error([] { load_experiment(kExperiment, {"finetune.batch_size=0"}); }, ExitCode::Usage,
-                     {"'finetune.batch_size' must be >= 1, got 0"});
-  test::expect_error([] { load_experiment(kExperiment, {"experiment.seeds=0 -3"}); }, ExitCode::Usage,
-                     {"'experiment.seeds' must be >= 0, got -3"});
-  test::expect_error([] { load_experiment(kExperiment, {"finetune.epochs=-2"}); }, ExitCode::Usage,
-                     {"'finetune.epochs'", "got -2"});
-  test::expect_error([] { load_experiment(kExperiment, {"finetune.aux_alpha_max=1.5"}); }, ExitCode::Usage,
-                     {"'finetune.aux_alpha_max' must be in [0, 1], got 1.5"});
-  test::expect_error([] { load_experiment(kExperiment, {"model.ta.finetune_lr=-1"}); }, ExitCode::Usage,
-                     {"'model.ta.finetune_lr' must be > 0"});
-  test::expect_error([] { load_experiment(kExperiment, {"data.max_len=3000000000"}); }, ExitCode::Usage,
-                     {"'data.max_len' must be <= 2147483647, got 3000000000"});
+  expect_key_refused("finetune.lr=-1", {"tiny-test.ini", "'finetune.lr' must be > 0, got -1"});
+  expect_key_refused("pretrain.lr=nan", {"'pretrain.lr' must be > 0", "nan"});
+  expect_key_refused("finetune.batch_size=0", {"'finetune.batch_size' must be >= 1, got 0"});
+  expect_key_refused("experiment.seeds=0 -3", {"'experiment.seeds' must be >= 0, got -3"});
+  expect_key_refused("finetune.epochs=-2", {"'finetune.epochs'", "got -2"});
+  expect_key_refused("finetune.aux_alpha_max=1.5", {"'finetune.aux_alpha_max' must be in [0, 1], got 1.5"});
+  expect_key_refused("model.ta.finetune_lr=-1", {"'model.ta.finetune_lr' must be > 0"});
+  expect_key_refused("data.max_len=3000000000", {"'data.max_len' must be <= 2147483647, got 3000000000"});
   EXPECT_EQ(load_experiment(kExperiment, {"finetune.lr=1e-4"}).finetune_lr, 1e-4);
 }
 
 TEST(ExperimentNumbers, RefusesBlankOutputRoot) {
-  test::expect_error([] { load_experiment(kExperiment, {"experiment.out="}); }, ExitCode::Usage,
-                     {"experiment.out is empty"});
-  test::expect_error([] { load_experiment(kExperiment, {"experiment.out=   "}); }, ExitCode::Usage,
-                     {"experiment.out is empty"});
+  expect_key_refused("experiment.out=", {"experiment.out is empty"});
+  expect_key_refused("experiment.out=   ", {"experiment.out is empty"});
 }
 
 TEST(ResumeSettings, DifferencesNameEveryKeyWithBothValues) {

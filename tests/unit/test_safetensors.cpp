@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "comm/process_grid.h"
@@ -15,6 +17,7 @@
 #include "io/safetensors.h"
 #include "model/gpt2.h"
 #include "test_util.h"
+#include "tiny_data.h"
 
 using namespace w2s;
 
@@ -43,6 +46,31 @@ std::string f32_bytes(std::initializer_list<float> v) {
   std::string s(v.size() * 4, '\0');
   std::memcpy(s.data(), v.begin(), s.size());
   return s;
+}
+
+// Saves a model of shape cfg (parameters drawn with `seed`, then changed by `edit` if given) as
+// DIR/a.h5 and exports it to DIR/hf.
+void export_model(const test::TempDir& dir, const ModelConfig& cfg, uint64_t seed,
+                  const std::function<void(Gpt2&)>& edit = nullptr) {
+  ProcessGrid grid = ProcessGrid::single();
+  Gpt2 model(cfg, grid.tp(), seed);
+  if (edit) edit(model);
+  save_checkpoint(dir.file("a.h5"), model, nullptr, false, grid, TrainState{}, {});
+  export_hf_gpt2(dir.file("a.h5"), dir.file("hf"));
+}
+
+// A tensor's shape as a Hugging Face file stores it (the checkpoint's rows, not padded ones).
+std::vector<int64_t> hf_shape(const ParamSpec& spec) {
+  return spec.is_1d ? std::vector<int64_t>{spec.cols} : std::vector<int64_t>{spec.stored_rows, spec.cols};
+}
+
+void expect_bit_identical(const std::map<std::string, std::vector<float>>& want,
+                          const std::map<std::string, std::vector<float>>& got) {
+  ASSERT_EQ(want.size(), got.size());
+  for (const auto& [name, values] : want) {
+    ASSERT_EQ(values.size(), got.at(name).size()) << name;
+    EXPECT_EQ(std::memcmp(values.data(), got.at(name).data(), values.size() * 4), 0) << name << " differs";
+  }
 }
 
 }  // namespace
@@ -87,19 +115,11 @@ TEST(Safetensors, RefusesMalformedFiles) {
 
 TEST(HfGpt2, ExportImportIsBitIdentical) {
   test::TempDir dir;
-  ProcessGrid grid = ProcessGrid::single();
-  ModelConfig cfg;
-  cfg.n_layer = 2;
-  cfg.n_head = 2;
-  cfg.d_model = 16;
-  cfg.n_ctx = 32;
-  cfg.vocab_size = 258;
-  cfg.num_classes = 3;
-  Gpt2 model(cfg, grid.tp(), 77);
-  float* score = model.param(model.table().score);
-  for (int i = 0; i < 3 * 16; ++i) score[i] = 0.01f * static_cast<float>(i);
-  save_checkpoint(dir.file("a.h5"), model, nullptr, false, grid, TrainState{}, {});
-  export_hf_gpt2(dir.file("a.h5"), dir.file("hf"));
+  // A non-zero classification head, so the round trip is tested on real values.
+  export_model(dir, test::byte_model_config(2, 2, 16, 32, 3), 77, [](Gpt2& model) {
+    float* score = model.param(model.table().score);
+    for (int i = 0; i < 3 * 16; ++i) score[i] = 0.01f * static_cast<float>(i);
+  });
   auto config = nlohmann::json::parse(std::ifstream(dir.file("hf/config.json")));
   EXPECT_EQ(config["architectures"][0], "GPT2ForSequenceClassification");
   EXPECT_EQ(config["n_embd"], 16);
@@ -107,33 +127,21 @@ TEST(HfGpt2, ExportImportIsBitIdentical) {
   EXPECT_TRUE(st.has("transformer.h.1.mlp.c_proj.weight"));
   EXPECT_TRUE(st.has("score.weight"));
   import_hf_gpt2(dir.file("hf"), dir.file("b.h5"), "byte");
-  auto a = read_full_params(dir.file("a.h5")), b = read_full_params(dir.file("b.h5"));
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& [name, values] : a) {
-    ASSERT_EQ(values.size(), b.at(name).size()) << name;
-    EXPECT_EQ(std::memcmp(values.data(), b.at(name).data(), values.size() * 4), 0) << name << " differs";
-  }
+  expect_bit_identical(read_full_params(dir.file("a.h5")), read_full_params(dir.file("b.h5")));
   EXPECT_EQ(read_checkpoint_info(dir.file("b.h5")).config.num_classes, 3);
 }
 
 TEST(HfGpt2, RefusesMissingUnexpectedAndMisshapenTensors) {
   test::TempDir dir;
-  ProcessGrid grid = ProcessGrid::single();
-  ModelConfig cfg;
-  cfg.n_layer = 1;
-  cfg.n_head = 2;
-  cfg.d_model = 8;
-  cfg.n_ctx = 16;
-  Gpt2 model(cfg, grid.tp(), 1);
-  save_checkpoint(dir.file("a.h5"), model, nullptr, false, grid, TrainState{}, {});
-  export_hf_gpt2(dir.file("a.h5"), dir.file("hf"));
+  const ModelConfig cfg = test::byte_model_config(1, 2, 8, 16, 0);
+  export_model(dir, cfg, 1);
   auto params = read_full_params(dir.file("a.h5"));
   auto rewrite = [&](const std::string& drop, const std::string& extra, const std::string& bad_shape) {
     std::vector<SafetensorsTensor> t;
     std::vector<float> junk(64, 0.0f);
     for (const auto& spec : build_param_table(cfg, 1).specs) {
       if (spec.name == drop) continue;
-      std::vector<int64_t> shape = spec.is_1d ? std::vector<int64_t>{spec.cols} : std::vector<int64_t>{spec.stored_rows, spec.cols};
+      std::vector<int64_t> shape = hf_shape(spec);
       if (spec.name == bad_shape) shape = {spec.cols, spec.stored_rows};
       t.push_back({"transformer." + spec.name, shape, params.at(spec.name).data()});
     }
@@ -169,20 +177,12 @@ struct ShardedFolder {
   std::map<std::string, std::vector<float>> params;
   std::vector<std::pair<std::string, std::vector<int64_t>>> layout;  // HF name, shape
   ShardedFolder() {
-    ProcessGrid grid = ProcessGrid::single();
-    cfg.n_layer = 2;
-    cfg.n_head = 2;
-    cfg.d_model = 8;
-    cfg.n_ctx = 16;
-    cfg.vocab_size = 258;
-    Gpt2 model(cfg, grid.tp(), 5);
-    save_checkpoint(dir.file("a.h5"), model, nullptr, false, grid, TrainState{}, {});
-    export_hf_gpt2(dir.file("a.h5"), dir.file("hf"));
+    cfg = test::byte_model_config(2, 2, 8, 16, 0);
+    export_model(dir, cfg, 5);
     std::remove(dir.file("hf/model.safetensors").c_str());
     params = read_full_params(dir.file("a.h5"));
     for (const auto& spec : build_param_table(cfg, 1).specs)
-      layout.push_back({"transformer." + spec.name, spec.is_1d ? std::vector<int64_t>{spec.cols}
-                                                               : std::vector<int64_t>{spec.stored_rows, spec.cols}});
+      layout.push_back({"transformer." + spec.name, hf_shape(spec)});
   }
   // Writes the shards; `misplace` is listed by the index in the shard it is not in.
   void write(const std::string& misplace = "", const std::string& unlisted = "") {
@@ -219,12 +219,7 @@ TEST(HfGpt2, ImportsShardedSafetensorsWithTheirIndex) {
   EXPECT_EQ(folder.source(), f.dir.file("hf/model.safetensors.index.json"));
   EXPECT_EQ(folder.file_of("transformer.ln_f.bias"), f.dir.file("hf/" + ShardedFolder::file_name(1)));
   import_hf_gpt2(f.dir.file("hf"), f.dir.file("b.h5"), "byte");
-  auto b = read_full_params(f.dir.file("b.h5"));
-  ASSERT_EQ(b.size(), f.params.size());
-  for (const auto& [name, values] : f.params) {
-    ASSERT_EQ(values.size(), b.at(name).size()) << name;
-    EXPECT_EQ(std::memcmp(values.data(), b.at(name).data(), values.size() * 4), 0) << name << " differs";
-  }
+  expect_bit_identical(f.params, read_full_params(f.dir.file("b.h5")));
 }
 
 TEST(HfGpt2, RefusesAnIndexThatDisagreesWithItsShards) {
