@@ -77,3 +77,7 @@ tiny_chain_experiment() {
 tiny_pretrain_sections() {
   printf '[data]\nmax_len = 64\n[pretrain]\ncorpus = corpus.jsonl\nsteps = %d\nbatch_size = 8\nseq_len = 64\n' "$1"
 }
+# tiny_finetune_section: the [finetune] section the tiny experiments fine-tune with.
+tiny_finetune_section() {
+  printf '[finetune]\nepochs = 1\nbatch_size = 16\nlr = 3e-3\n'
+}

@@ -9,11 +9,8 @@ write_tiny_family 3
 { tiny_chain_experiment run
 tiny_sections 3
 tiny_pretrain_sections 15
+tiny_finetune_section
 cat <<INI
-[finetune]
-epochs = 1
-batch_size = 16
-lr = 3e-3
 [analyze]
 resamples = 200
 INI

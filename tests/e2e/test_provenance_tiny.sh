@@ -20,11 +20,8 @@ seeds = 0
 INI
 tiny_sections 2
 tiny_pretrain_sections 10
+tiny_finetune_section
 cat <<INI
-[finetune]
-epochs = 1
-batch_size = 16
-lr = 3e-3
 [analyze]
 resamples = 50
 primary_pair = s1:s2
