@@ -24,6 +24,11 @@
 #include "infer/inference.h"
 
 namespace w2s {
+
+// A point of the trade-off as cascade.json writes it: every field under its own name.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CascadePoint, tau, deferred, deferred_fraction, correct, accuracy, flops_per_example,
+                                   compute_fraction, seconds_per_example, time_fraction)
+
 namespace {
 
 struct CascadeOptions {
@@ -33,18 +38,6 @@ struct CascadeOptions {
   double select_fraction = 0.5;
   uint64_t select_seed = 0;
 };
-
-nlohmann::json point_json(const CascadePoint& p) {
-  return {{"tau", p.tau},
-          {"deferred", p.deferred},
-          {"deferred_fraction", p.deferred_fraction},
-          {"correct", p.correct},
-          {"accuracy", p.accuracy},
-          {"flops_per_example", p.flops_per_example},
-          {"compute_fraction", p.compute_fraction},
-          {"seconds_per_example", p.seconds_per_example},
-          {"time_fraction", p.time_fraction}};
-}
 
 std::string curve_csv(const std::vector<CascadePoint>& pts) {
   std::string s = "tau,deferred,deferred_fraction,correct,accuracy,flops_per_example,compute_fraction,"
@@ -70,7 +63,7 @@ std::string describe_choice(const HeldOutChoice& h, const CascadeChoice& c, cons
 
 nlohmann::json choice_json(const CascadeChoice& c) {
   if (!c.found) return {{"found", false}};
-  return {{"found", true}, {"tau", c.tau}, {"selection", point_json(c.selection)}, {"report", point_json(c.report)},
+  return {{"found", true}, {"tau", c.tau}, {"selection", c.selection}, {"report", c.report},
           {"meets_target_on_report", c.meets_target_on_report}};
 }
 
@@ -102,10 +95,8 @@ void write_outputs(const CascadeOptions& o, const CascadeResult& r, const HeldOu
                  {"report_target_accuracy", h.report_target_accuracy},
                  {"sweep", choice_json(h.sweep)},
                  {"curve", choice_json(h.curve)}};
-  j["points"] = nlohmann::json::array();
-  for (const auto& p : r.points) j["points"].push_back(point_json(p));
-  j["curve"] = nlohmann::json::array();
-  for (const auto& p : r.curve) j["curve"].push_back(point_json(p));
+  j["points"] = r.points;
+  j["curve"] = r.curve;
   write_text_atomic(o.out_dir + "/cascade.json", j.dump(1) + "\n");
   write_text_atomic(o.out_dir + "/curve.csv", curve_csv(r.points));
   write_text_atomic(o.out_dir + "/curve_full.csv", curve_csv(r.curve));
