@@ -77,6 +77,16 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
   auto dbl = [file](const std::string& k, double ExperimentConfig::*m, NumberRange r) {
     return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_number<double>(file, k, v, r); };
   };
+  auto boolean = [file](const std::string& k, bool ExperimentConfig::*m) {
+    return [=](ExperimentConfig& c, const std::string& v) { c.*m = parse_bool(file, k, v); };
+  };
+  // A list of seeds replaces the default one.
+  auto seeds = [file](const std::string& k, std::vector<int> ExperimentConfig::*m) {
+    return [=](ExperimentConfig& c, const std::string& v) {
+      (c.*m).clear();
+      for (auto& s : list_of(v)) (c.*m).push_back(parse_number<int>(file, k, s, kNonNegative));
+    };
+  };
   std::map<std::string, Setter> keys = {
       {"experiment.out",
        [file](ExperimentConfig& c, const std::string& v) {
@@ -99,17 +109,8 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
          c.tasks.clear();
          for (auto& n : list_of(v)) c.tasks.push_back(known.count(n) ? known[n] : TaskSpec{n, "", ""});
        }},
-      {"experiment.seeds",
-       [file](ExperimentConfig& c, const std::string& v) {
-         c.seeds.clear();
-         for (auto& s : list_of(v)) c.seeds.push_back(parse_number<int>(file, "experiment.seeds", s, kNonNegative));
-       }},
-      {"experiment.pretrain_seeds",
-       [file](ExperimentConfig& c, const std::string& v) {
-         c.pretrain_seeds.clear();
-         for (auto& s : list_of(v))
-           c.pretrain_seeds.push_back(parse_number<int>(file, "experiment.pretrain_seeds", s, kNonNegative));
-       }},
+      {"experiment.seeds", seeds("experiment.seeds", &ExperimentConfig::seeds)},
+      {"experiment.pretrain_seeds", seeds("experiment.pretrain_seeds", &ExperimentConfig::pretrain_seeds)},
       {"experiment.losses", [](ExperimentConfig& c, const std::string& v) { c.losses = list_of(v); }},
       {"experiment.sizes", [](ExperimentConfig& c, const std::string& v) { c.sizes = list_of(v); }},
       {"experiment.bootstrap", [](ExperimentConfig& c, const std::string& v) { c.bootstrap = list_of(v); }},
@@ -134,10 +135,7 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"finetune.early_stop", i64("finetune.early_stop", &ExperimentConfig::early_stop, kNonNegative)},
       {"pretrain.corpus", str(&ExperimentConfig::corpus)},
       {"pretrain.sotu_headers", str(&ExperimentConfig::sotu_headers)},
-      {"pretrain.sotu_passages",
-       [file](ExperimentConfig& c, const std::string& v) {
-         c.sotu_passages = parse_bool(file, "pretrain.sotu_passages", v);
-       }},
+      {"pretrain.sotu_passages", boolean("pretrain.sotu_passages", &ExperimentConfig::sotu_passages)},
       {"pretrain.sotu_facts", i64("pretrain.sotu_facts", &ExperimentConfig::sotu_facts, kNonNegative)},
       {"pretrain.steps", i64("pretrain.steps", &ExperimentConfig::pretrain_steps, kAtLeastOne)},
       {"pretrain.batch_size", i64("pretrain.batch_size", &ExperimentConfig::pretrain_batch, kAtLeastOne)},
@@ -154,10 +152,7 @@ std::map<std::string, Setter> fixed_keys(const std::string& file) {
       {"finetune.optimizer", str(&ExperimentConfig::finetune_optimizer)},
       {"finetune.weight_decay", dbl("finetune.weight_decay", &ExperimentConfig::finetune_weight_decay, kNonNegative)},
       {"finetune.warmup_steps", i32("finetune.warmup_steps", &ExperimentConfig::finetune_warmup, kNonNegative)},
-      {"finetune.freeze_backbone",
-       [file](ExperimentConfig& c, const std::string& v) {
-         c.freeze_backbone = parse_bool(file, "finetune.freeze_backbone", v);
-       }},
+      {"finetune.freeze_backbone", boolean("finetune.freeze_backbone", &ExperimentConfig::freeze_backbone)},
       {"finetune.aux_alpha_max", dbl("finetune.aux_alpha_max", &ExperimentConfig::aux_alpha_max, kFraction)},
       {"finetune.aux_warmup_frac", dbl("finetune.aux_warmup_frac", &ExperimentConfig::aux_warmup_frac, kFraction)},
       {"finetune.kd_temperature", dbl("finetune.kd_temperature", &ExperimentConfig::kd_temperature, kPositive)},

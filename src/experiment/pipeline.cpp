@@ -230,6 +230,8 @@ class Pipeline {
   void add_student(const std::string& title, const std::string& data, const std::string& run,
                    const std::string& labels, const std::string& loss, const std::string& size, int seed);
   void add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5);
+  void add_eval_into(const std::string& title, const std::string& model, const std::string& out_dir,
+                     const std::string& test_h5);
   void add_label(const std::string& title, const std::string& model_run, const std::string& data,
                  const std::string& out_dir);
   std::vector<std::string> finetune_args(const std::string& size, int seed) const;
@@ -378,12 +380,18 @@ void Pipeline::add_student(const std::string& title, const std::string& data, co
   add_training(title, run, cmd, {data, labels, init_of(size, seed)});
 }
 
+// A run's own model, evaluated into the run's folder.
 void Pipeline::add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5) {
-  std::string out = layout::predictions(run_dir);
-  std::string model = layout::checkpoint(run_dir);
+  add_eval_into(title, layout::checkpoint(run_dir), run_dir, test_h5);
+}
+
+// `model` evaluated on test_h5, its predictions (and the stage's records) in out_dir.
+void Pipeline::add_eval_into(const std::string& title, const std::string& model, const std::string& out_dir,
+                             const std::string& test_h5) {
+  std::string out = layout::predictions(out_dir);
   stages_.push_back({title,
                      {"eval", "--model", model, "--data", test_h5, "--out", out, "--tp", std::to_string(cfg_.tp)},
-                     run_dir + "/eval",
+                     out_dir + "/eval",
                      false,
                      [out, model, test_h5] { return predictions_verdict(out, model, test_h5); },
                      "eval",
@@ -495,16 +503,8 @@ void Pipeline::plan_chain(const TaskSpec& task, int seed, const std::string& los
     }
     last_run = run;
   }
-  std::string out = layout::predictions(dir);
-  std::string model = layout::checkpoint(last_run), test_h5 = split + "/test.h5";
-  stages_.push_back({"eval bootstrap chain (" + loss + "), " + tag,
-                     {"eval", "--model", model, "--data", test_h5, "--out", out, "--tp", std::to_string(cfg_.tp)},
-                     dir + "/eval",
-                     false,
-                     [out, model, test_h5] { return predictions_verdict(out, model, test_h5); },
-                     "eval",
-                     {model, test_h5},
-                     {out}});
+  // The chain's last student, evaluated into the chain's own folder.
+  add_eval_into("eval bootstrap chain (" + loss + "), " + tag, layout::checkpoint(last_run), dir, split + "/test.h5");
 }
 
 void Pipeline::plan() {
