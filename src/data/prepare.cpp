@@ -129,6 +129,15 @@ Overlong parse_overlong(const std::string& name) {
   throw UsageError("--overlong must be drop, truncate or truncate-start, got '" + name + "'");
 }
 
+const char* overlong_name(Overlong overlong) {
+  switch (overlong) {
+    case Overlong::Drop: return "drop";
+    case Overlong::TruncateStart: return "truncate-start";
+    case Overlong::Truncate: break;
+  }
+  return "truncate";
+}
+
 std::vector<std::vector<int32_t>> encode_all(const Tokenizer& tokenizer, const std::vector<const std::string*>& texts) {
   std::vector<std::vector<int32_t>> out(texts.size());
   std::exception_ptr error;

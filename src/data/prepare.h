@@ -65,6 +65,7 @@ ValidSplit split_valid(const std::vector<int64_t>& ids, double fraction, uint64_
 // question comes last, as sotu-party's --year-suffix, so that the last token still reads it).
 enum class Overlong { Drop, Truncate, TruncateStart };
 Overlong parse_overlong(const std::string& name);  // "drop" | "truncate" | "truncate-start"; UsageError otherwise
+const char* overlong_name(Overlong overlong);     // the name parse_overlong reads
 
 struct TokenizeStats {
   int64_t read = 0;           // examples given
