@@ -274,7 +274,8 @@ def load_report(path):
 
 def load_metrics(path):
     """metrics.jsonl of a training run (a path, or the run folder) as {key: numpy array}, one
-    entry per logged step (keys step, loss, lr, grad_norm, tokens_per_s, elapsed_s)."""
+    entry per logged step (keys step, loss, lr, grad_norm, tokens_per_s, elapsed_s, step_s, compute_s,
+    exposed_comm_s, model_flops_per_token; NaN where an older w2s did not log a key)."""
     if os.path.isdir(path):
         path = os.path.join(path, "metrics.jsonl")
     rows = []

@@ -64,15 +64,15 @@ void GradSync::finish() {
   watch_.stop();
 }
 
+// Not timed here: a blocking collective is timed by the communicator itself, and counting it
+// twice would inflate the trainer's exposed communication.
 void GradSync::all_gather_params(float* params) {
   if (!zero1_) return;
-  watch_.start();
   for (size_t b = 0; b < layout_.buckets.size(); ++b) {
     const Bucket& bk = layout_.buckets[b];
     dp_.all_gather(params + owned_[b].begin, params + bk.offset, static_cast<size_t>(bk.size / dp_.size()),
                    DType::F32);
   }
-  watch_.stop();
 }
 
 }  // namespace w2s

@@ -38,6 +38,8 @@ class GradSync {
   bool zero1() const { return zero1_; }
   // Ranges of the flat buffer this rank updates (all of it without ZeRO-1).
   const std::vector<FlatRange>& owned() const { return owned_; }
+  // Host time spent starting the bucket collectives and waiting for them in finish(); the
+  // ZeRO-1 all-gather is a blocking collective, timed by the DP communicator instead.
   double comm_seconds() const { return watch_.total(); }
   void reset_comm_seconds() { watch_.clear(); }
 

@@ -109,6 +109,10 @@ class Trainer {
     int consecutive_bad = 0;  // non-finite steps in a row
     Timer window_timer, run_timer;
     int64_t window_tokens = 0, run_tokens = 0;
+    // Since the last logged step: the steps' wall time and the part of it the host spent inside
+    // communication (exposed: overlapped bucket reductions count only while waited for).
+    int64_t window_steps = 0;
+    double window_step_seconds = 0.0, window_comm_seconds = 0.0;
   };
   int64_t plan_steps();
   int64_t resume_or_initialise(int64_t total);
@@ -131,7 +135,15 @@ class Trainer {
   // preempted or periodic checkpoint must be resumable); --no-save-optimizer drops it only from
   // the final checkpoint.
   void save(int64_t step, const std::string& path, bool with_optimizer);
-  void log_step(int64_t step, double loss, double lr, double gnorm, double tok_per_s, double elapsed);
+  // One metrics.jsonl line; `timing` is the window's per-step means (docs/formats.md section 7).
+  struct StepTiming {
+    double tokens_per_s = 0.0, elapsed_s = 0.0, step_s = 0.0, exposed_comm_s = 0.0, flops_per_token = 0.0;
+  };
+  void log_step(int64_t step, double loss, double lr, double gnorm, const StepTiming& timing);
+  // Seconds the host has spent blocked in communication so far: every communicator's blocking
+  // collectives plus the starts and waits of the DP buckets.
+  double exposed_comm_seconds() const;
+  double model_flops_per_token(int64_t tokens) const;
   std::map<std::string, std::string> ckpt_attrs() const;
   void require_batch_fits() const;
   void require_same_settings_as_checkpoint() const;
@@ -412,13 +424,32 @@ double Trainer::global_grad_norm() {
   return std::sqrt(sums[0] + sums[1]);
 }
 
-void Trainer::log_step(int64_t step, double loss, double lr, double gnorm, double tok_per_s, double elapsed) {
+void Trainer::log_step(int64_t step, double loss, double lr, double gnorm, const StepTiming& t) {
   if (!grid_.is_root()) return;
-  nlohmann::json j = {{"step", step},           {"loss", loss},
-                      {"lr", lr},               {"grad_norm", gnorm},
-                      {"tokens_per_s", tok_per_s}, {"elapsed_s", elapsed}};
+  nlohmann::json j = {{"step", step},
+                      {"loss", loss},
+                      {"lr", lr},
+                      {"grad_norm", gnorm},
+                      {"tokens_per_s", t.tokens_per_s},
+                      {"elapsed_s", t.elapsed_s},
+                      {"step_s", t.step_s},
+                      {"compute_s", t.step_s - t.exposed_comm_s},
+                      {"exposed_comm_s", t.exposed_comm_s},
+                      {"model_flops_per_token", t.flops_per_token}};
   metrics_ << j.dump() << "\n";
   metrics_.flush();
+}
+
+double Trainer::exposed_comm_seconds() const {
+  return grid_.world().comm_seconds() + grid_.tp().comm_seconds() + grid_.dp().comm_seconds() + sync_->comm_seconds();
+}
+
+// ModelConfig::flops_per_token at the step's sequence length: the LM window, or for a
+// classification step the mean example length (its tokens over its examples).
+double Trainer::model_flops_per_token(int64_t tokens) const {
+  if (cfg_.objective == "lm") return model_cfg_.flops_per_token(T_);
+  const double mean_len = static_cast<double>(tokens) / static_cast<double>(std::max<int64_t>(1, sampler_->batch()));
+  return model_cfg_.flops_per_token(static_cast<int>(std::lround(mean_len)));
 }
 
 // The run as named steps: plan the steps, resume or initialise, set up the device and the run
@@ -443,12 +474,18 @@ TrainResult Trainer::run() {
   const int64_t end = spent_before ? start : (cfg_.stop_after > 0 ? std::min(total, cfg_.stop_after) : total);
   bool stopped_early = spent_before;
   LoopState loop;
+  grid_.world().reset_comm_seconds();
   grid_.tp().reset_comm_seconds();
   grid_.dp().reset_comm_seconds();
   sync_->reset_comm_seconds();
   for (int64_t step = start; step < end; ++step) {
+    const Timer step_timer;
+    const double comm_before = exposed_comm_seconds();
     const StepOutcome out = forward_backward_step(step, total);
     guard_and_update(step, out, loop);
+    loop.window_comm_seconds += exposed_comm_seconds() - comm_before;
+    loop.window_step_seconds += step_timer.seconds();
+    ++loop.window_steps;
     loop.window_tokens += out.tokens;
     loop.run_tokens += out.tokens;
     result.losses.push_back(out.loss);
@@ -467,7 +504,7 @@ TrainResult Trainer::run() {
     keep_best(total, stopped_early ? std::max(result.steps_done, start) : total);
   result.seconds = total_timer.seconds();
   result.tokens_per_second = loop.run_timer.seconds() > 0 ? loop.run_tokens / loop.run_timer.seconds() : 0.0;
-  result.comm_seconds = grid_.tp().comm_seconds() + grid_.dp().comm_seconds() + sync_->comm_seconds();
+  result.comm_seconds = exposed_comm_seconds();
   if (result.steps_done == 0) result.steps_done = start;
   return result;
 }
@@ -614,13 +651,18 @@ void Trainer::log_progress(int64_t step, int64_t start, int64_t end, int64_t tot
   double secs = loop.window_timer.seconds();
   double tps = secs > 0 ? loop.window_tokens / secs : 0.0;
   double elapsed = loop.run_timer.seconds();
-  log_step(step + 1, out.loss, out.lr, out.gnorm, tps, elapsed);
+  const double steps = static_cast<double>(std::max<int64_t>(1, loop.window_steps));
+  log_step(step + 1, out.loss, out.lr, out.gnorm,
+           {tps, elapsed, loop.window_step_seconds / steps, loop.window_comm_seconds / steps,
+            model_flops_per_token(out.tokens)});
   double eta = (step + 1 > start) ? elapsed / static_cast<double>(step + 1 - start) * static_cast<double>(end - step - 1) : 0;
   log_info(strfmt("step %lld/%lld | loss %.4f | lr %.2e | grad %.3f | %s tok/s | ETA %s",
                   static_cast<long long>(step + 1), static_cast<long long>(total), out.loss, out.lr, out.gnorm,
                   human_count(tps).c_str(), human_duration(eta).c_str()));
   loop.window_timer.reset();
   loop.window_tokens = 0;
+  loop.window_steps = 0;
+  loop.window_step_seconds = loop.window_comm_seconds = 0.0;
 }
 
 // Periodic and final checkpoints; on a preemption signal at any rank, every rank checkpoints and

@@ -161,8 +161,10 @@ for key in ("task", "weak", "strong", "loss", "p_weak", "p_w2s", "p_ceiling", "p
     assert key in row, key
 assert (row["task"], row["weak"], row["strong"], row["loss"]) == ("toy", "a", "b", "xent")
 m = r.load_metrics(f"{seed}/gt-a")
-assert {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"} == set(m) and m["step"].dtype == np.int64
+assert {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s", "step_s", "compute_s", "exposed_comm_s",
+        "model_flops_per_token"} == set(m) and m["step"].dtype == np.int64, sorted(m)
 assert len(m["step"]) >= 1 and np.isfinite(m["loss"]).all()
+assert (m["exposed_comm_s"] <= m["step_s"]).all() and (m["model_flops_per_token"] > 0).all()
 stamp = r.load_stage_stamp(f"{seed}/gt-a")
 assert stamp["command"][0] == "train" and f"{split}/train_a.h5" in stamp["inputs"], stamp
 print("  ok: report.json keys, metrics.jsonl columns, stage stamp")
