@@ -161,20 +161,21 @@ void Gpt2Cuda<T>::refresh_compute_copy() {
 
 template <class T>
 void Gpt2Cuda<T>::params_to_host(std::vector<float>& host_params) const {
-  std::vector<float> dev_order;
-  download(dev_order, master_.get(), static_cast<size_t>(total_), stream_);
-  host_params.assign(static_cast<size_t>(host_total_), 0.0f);
-  for (size_t i = 0; i < table_.specs.size(); ++i)
-    std::copy_n(dev_order.begin() + offset_[i], table_.specs[i].local_numel(1), host_params.begin() + host_offset_[i]);
+  to_host_layout(master_.get(), host_params);
 }
 
 template <class T>
 void Gpt2Cuda<T>::grads_to_host(std::vector<float>& host_grads) const {
+  to_host_layout(grads_.get(), host_grads);
+}
+
+template <class T>
+void Gpt2Cuda<T>::to_host_layout(const float* device_buffer, std::vector<float>& host) const {
   std::vector<float> dev_order;
-  download(dev_order, grads_.get(), static_cast<size_t>(total_), stream_);
-  host_grads.assign(static_cast<size_t>(host_total_), 0.0f);
+  download(dev_order, device_buffer, static_cast<size_t>(total_), stream_);
+  host.assign(static_cast<size_t>(host_total_), 0.0f);
   for (size_t i = 0; i < table_.specs.size(); ++i)
-    std::copy_n(dev_order.begin() + offset_[i], table_.specs[i].local_numel(1), host_grads.begin() + host_offset_[i]);
+    std::copy_n(dev_order.begin() + offset_[i], table_.specs[i].local_numel(1), host.begin() + host_offset_[i]);
 }
 
 template <class T>

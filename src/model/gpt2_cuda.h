@@ -136,6 +136,9 @@ class Gpt2Cuda {
   float* grad(int i) const { return grads_.get() + offset_[static_cast<size_t>(i)]; }
   int64_t numel(int i) const { return table_.specs[static_cast<size_t>(i)].local_numel(1); }
   void refresh_compute_copy();
+  // A device buffer in the device layout (master weights or gradients), downloaded into the CPU
+  // model's flat layout.
+  void to_host_layout(const float* device_buffer, std::vector<float>& host) const;
 
   void ensure_acts(int B, int Tn);
   bool cudnn_attention_serves(int B, int Tn);
