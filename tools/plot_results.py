@@ -5,8 +5,10 @@
             (one panel per task and loss)
   pgr       RUN_DIR_OR_REPORT... --out pgr.png   PGR (with 95% CI) vs strong-model size, one line
             per weak supervisor, one panel per task and loss
-  scaling   SCALING.csv --out scaling.png        tokens/s and parallel efficiency vs nodes (the CSV
-            written by jobs/scaling-study: columns nodes, mode, tokens_per_s, efficiency)"""
+  scaling   SCALING.csv --out scaling.png        tokens/s and parallel efficiency vs total ranks
+            (log2) with the ideal line and min-max bars over repeats, and each point's step split
+            into compute and exposed communication (the CSV of jobs/scaling-study --collect;
+            missing points are skipped and named under the figure)"""
 import argparse
 import csv
 import os
@@ -93,17 +95,84 @@ def plot_pgr(reports, out):
     fig.savefig(out, dpi=120)
 
 
+def scaling_number(row, key):
+    try:
+        return float(row[key])
+    except (KeyError, TypeError, ValueError):  # empty (missing point) or "n/a"
+        return None
+
+
+def scaling_series(rows):
+    """(mode, tasks per node) -> measured rows by ranks: one line per ranks-per-node, so a study
+    over nodes and tasks per node does not zig-zag between shapes of equal ranks."""
+    series = {}
+    for r in rows:
+        if scaling_number(r, "tokens_per_s") is not None:
+            series.setdefault((r["mode"], int(r["tasks_per_node"])), []).append(r)
+    return {k: sorted(v, key=lambda r: int(r["ranks"])) for k, v in sorted(series.items())}
+
+
+def error_bars(rows, key):
+    mid = [scaling_number(r, key) for r in rows]
+    lo = [m - (scaling_number(r, key + "_min") if scaling_number(r, key + "_min") is not None else m) for m, r in zip(mid, rows)]
+    hi = [(scaling_number(r, key + "_max") if scaling_number(r, key + "_max") is not None else m) - m for m, r in zip(mid, rows)]
+    return mid, [lo, hi]
+
+
 def plot_scaling(path, out):
-    rows = list(csv.DictReader(open(path)))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    for mode in sorted({r["mode"] for r in rows}):
-        rs = sorted((int(r["nodes"]), float(r["tokens_per_s"]), float(r["efficiency"])) for r in rows if r["mode"] == mode)
-        a1.plot([r[0] for r in rs], [r[1] for r in rs], "-o", label=mode)
-        a2.plot([r[0] for r in rs], [r[2] for r in rs], "-o", label=mode)
-    a1.set_xlabel("nodes"), a1.set_ylabel("tokens/s"), a1.set_xscale("log", base=2), a1.legend()
-    a2.set_xlabel("nodes"), a2.set_ylabel("parallel efficiency"), a2.set_xscale("log", base=2), a2.set_ylim(0, 1.1)
-    fig.tight_layout()
+    """Tokens/s and efficiency against total ranks (log2) with the ideal line and min-max error
+    bars over repeats, and the step split into compute and exposed communication. Points without
+    numbers are skipped and named under the figure."""
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    missing = [f"{r['mode']} {r['nodes']}x{r['tasks_per_node']}" for r in rows if scaling_number(r, "tokens_per_s") is None]
+    series = scaling_series(rows)
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4.5))
+    for mode in sorted({m for m, _ in series}):
+        measured = sorted((r for (m, _), rs in series.items() if m == mode for r in rs), key=lambda r: int(r["ranks"]))
+        base = measured[0]
+        ranks = sorted({int(r["ranks"]) for r in measured})
+        ideal = [scaling_number(base, "tokens_per_s") * n / int(base["ranks"]) for n in ranks]
+        a1.plot(ranks, ideal, ":", color="gray", lw=1, label=f"{mode}: ideal")
+    for (mode, tasks), rs in series.items():
+        x = [int(r["ranks"]) for r in rs]
+        label = f"{mode}, {tasks}/node"
+        y, err = error_bars(rs, "tokens_per_s")
+        a1.errorbar(x, y, yerr=err, fmt="-o", capsize=3, label=label)
+        y, err = error_bars(rs, "efficiency")
+        a2.errorbar(x, y, yerr=err, fmt="-o", capsize=3, label=label)
+    a2.axhline(1.0, color="gray", ls=":", lw=1, label="ideal")
+    plot_comm_split(a3, rows)
+    for ax, ylabel in ((a1, "tokens/s (median, min-max over repeats)"), (a2, "parallel efficiency")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("total ranks (GPUs)")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    a1.set_yscale("log")
+    a2.set_ylim(0, max([1.1] + [scaling_number(r, "efficiency_max") or 0 for r in rows]) * 1.05)
+    if missing:
+        fig.text(0.01, 0.01, "missing (skipped): " + ", ".join(missing), fontsize=8, color="firebrick")
+    fig.tight_layout(rect=(0, 0.05 if missing else 0, 1, 1))
     fig.savefig(out, dpi=120)
+
+
+def plot_comm_split(ax, rows):
+    """Per measured point, the fraction of the step spent computing and blocked in communication."""
+    measured = [r for r in rows if scaling_number(r, "comm_fraction") is not None]
+    labels = [f"{r['mode'][0]} {r['nodes']}x{r['tasks_per_node']}" for r in measured]
+    comm = [scaling_number(r, "comm_fraction") for r in measured]
+    pos = range(len(measured))
+    ax.bar(pos, [1 - c for c in comm], label="compute")
+    ax.bar(pos, comm, bottom=[1 - c for c in comm], label="exposed communication")
+    ax.set_xticks(list(pos))
+    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("fraction of step time")
+    ax.set_xlabel("point (mode nodes x tasks per node)")
+    if measured:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no step timing in the CSV", ha="center", transform=ax.transAxes)
 
 
 def main():

@@ -20,7 +20,7 @@ KEYS = {
         "mpirun_args": "", "tasks_per_node": "1", "cpus_per_task": "1", "gpus_per_node": "0", "modules": "",
         "setup": "", "signal_lead": "120", "max_requeues": "20", "save_every": "0",
         "sbatch_extra": "", "mem": "", "exclusive": "no", "cpu_bind": "", "gpu_bind": "",
-        "cpu_partition": "", "cpu_cpus_per_task": "1", "cpu_mem": "", "cpu_sbatch_extra": "",
+        "cpu_partition": "", "cpu_cpus_per_task": "1", "cpu_mem": "", "cpu_sbatch_extra": "", "peak_tflops": "",
     },
     "time": {"data": "", "pretrain": "", "train": "", "label": "", "eval": "", "analyze": "", "pipeline": ""},
     "nodes": {"pretrain": "1", "train": "1", "label": "1", "eval": "1"},
@@ -88,6 +88,8 @@ class Cluster:
             raise ClusterError(f"{self.path}: cluster.cpu_bind = {self.get('cluster.cpu_bind')} has no mpirun equivalent "
                                f"here: use {' or '.join(b for b in MPIRUN_BIND if b)} (or leave it empty), or put "
                                "your own --map-by/--bind-to in mpirun_args")
+        if self.get("cluster.peak_tflops") and not re.fullmatch(r"\d+(\.\d*)?|\.\d+", self.get("cluster.peak_tflops")):
+            raise ClusterError(f"{self.path}: cluster.peak_tflops must be a number (TFLOP/s per rank)")
         for key in ("mem", "cpu_mem"):
             if self.get("cluster." + key) and not re.fullmatch(r"\d+[KMGT]?", self.get("cluster." + key)):
                 raise ClusterError(f"{self.path}: cluster.{key} must be a size as sbatch --mem takes it (e.g. 64G, 0)")

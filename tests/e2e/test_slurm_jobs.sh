@@ -4,7 +4,8 @@
 #     CI) with two losses: shared stages as chained jobs, students as a job array, their
 #     evaluations as an aftercorr array, then analyze; the report has one row per loss.
 #   jobs/scaling-study at 1 node x 1 and 2 tasks (the only node here; more nodes are checked in
-#     the --dry-run sbatch lines): both points run, the collected CSV has their throughput.
+#     the --dry-run sbatch lines): both points run, the collected CSV has their throughput and
+#     their step split into compute and exposed communication (some with 2 ranks).
 #   jobs/bootstrap --dry-run: the chain's stages and sbatch lines, nothing submitted.
 #   jobs/status on each tree, and its exit status 1 on a failed job.
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,7 +37,16 @@ echo "scaling study, 1 node x 1 and 2 tasks"
   || { cat scal-status.log; fail "scaling jobs failed"; }
 [ "$(grep -cE '^(strong|weak),1,[12],[12],1,' runs/scaling/scaling.csv)" -eq 4 ] || { cat runs/scaling/scaling.csv; fail "scaling.csv incomplete"; }
 grep -q "^weak,1,2,2,1,2,16," runs/scaling/scaling.csv || { cat runs/scaling/scaling.csv; fail "weak scaling did not double the batch"; }
-check "scaling.csv: 4 points with tokens/s ($(grep '^strong,1,2' runs/scaling/scaling.csv | cut -d, -f9,10))"
+$PY - <<'PYEOF' || { cat runs/scaling/scaling.csv; fail "scaling.csv rows lack the step split"; }
+import csv
+for r in csv.DictReader(open("runs/scaling/scaling.csv")):
+    assert r["status"] == "ok" and r["repeats_ok"] == "1", r
+    step, comm = float(r["step_s"]), float(r["exposed_comm_s"])
+    assert 0 <= comm <= step and abs(float(r["compute_s"]) + comm - step) < 1e-3 * step, r
+    assert r["mfu"] == "n/a" and float(r["model_flops_per_token"]) > 0, r
+    assert r["ranks"] == "1" or comm > 0, ("2 ranks and no communication?", r)
+PYEOF
+check "scaling.csv: 4 points with tokens/s and efficiency ($(grep '^strong,1,2' runs/scaling/scaling.csv | cut -d, -f11,14)), step = compute + exposed comm"
 "$SRC/jobs/scaling-study" --cluster configs/clusters/example-gpu.ini --data d.h5 --model m.ini --nodes 1,2,4 --tp 2 \
   --dry-run > scal-dry.log
 grep -q -- "--nodes=4 --ntasks-per-node=8 --gpus-per-node=8" scal-dry.log || { cat scal-dry.log; fail "multi-node shape missing"; }
