@@ -1,16 +1,10 @@
 # Shared fixture for the e2e tests (sourced, not a test itself): a tiny classification task
 # generated on the spot (no downloads), tokenized with the byte tokenizer, a tiny model shape,
-# and helpers. Every test works under $W2S_TEST_TMP (fresh per test).
-set -euo pipefail
+# and helpers. Every test works under $W2S_TEST_TMP (fresh per test; see lib_common.sh).
 : "${W2S_BIN:?W2S_BIN must name the w2s binary}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib_common.sh"
 export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-TMP="${W2S_TEST_TMP:-$(mktemp -d)}"
-rm -rf "$TMP"; mkdir -p "$TMP"; cd "$TMP"
 MPIRUN=(mpiexec --allow-run-as-root --oversubscribe --bind-to none)
-PY=/usr/bin/python3
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check() { echo "  ok: $*"; }
 
 # make_task DIR N_TRAIN N_TEST: label 1 iff the text mentions a fruit (a rule a model can learn).
 make_task() {

@@ -22,19 +22,29 @@ echo "dry-run requests per stage kind"
 "$SRC/jobs/submit-pipeline" --experiment configs/experiments/tiny-test.ini --cluster $C2 \
   --set experiment.device=cuda --dry-run > gpu.log 2>&1 || { cat gpu.log; fail "dry-run on the GPU cluster failed"; }
 [ ! -e runs/tiny-test ] || fail "--dry-run wrote a run tree"
+# One reading of the --dry-run log for every check below (imported from the working directory).
+cat > dry_run_jobs.py <<'PYEOF'
+import shlex
+def dry_run_jobs(lines):
+    """(line index, kind, sbatch argv) per '    $ sbatch ...' line; kind is the template's name,
+    with train.sbatch's first argument (pretrain or train) in its place."""
+    for i, line in enumerate(lines):
+        if not line.startswith("    $ sbatch "):
+            continue
+        argv = shlex.split(line[6:])
+        template = next(a for a in argv if a.endswith(".sbatch"))
+        kind = template.rsplit("/", 1)[1][:-len(".sbatch")]
+        if kind == "train":
+            kind = argv[argv.index(template) + 1]  # pretrain or train
+        yield i, kind, argv
+PYEOF
 cat > check_requests.py <<'PYEOF'
-import shlex, sys
+import sys
+from dry_run_jobs import dry_run_jobs
 lines = open(sys.argv[1]).read().splitlines()
 gpu = sys.argv[2] == "cuda"
 jobs = []  # (kind, sbatch argv, srun argv, env line)
-for i, line in enumerate(lines):
-    if not line.startswith("    $ sbatch "):
-        continue
-    argv = shlex.split(line[6:])
-    template = next(a for a in argv if a.endswith(".sbatch"))
-    kind = template.rsplit("/", 1)[1][:-len(".sbatch")]
-    if kind == "train":
-        kind = argv[argv.index(template) + 1]  # pretrain or train
+for i, kind, argv in dry_run_jobs(lines):
     srun = next((l.split("ranks: ", 1)[1].split() for l in lines[i + 1:i + 3] if "ranks: " in l), None)
     env = next((l for l in lines[i + 1:i + 3] if l.strip().startswith("env: ")), "")
     jobs.append((kind, argv, srun, env))
@@ -73,17 +83,11 @@ sed 's/^launcher = srun/launcher = mpirun/; s/^mpirun_args =.*/mpirun_args = --m
 "$SRC/jobs/submit-pipeline" --experiment configs/experiments/tiny-test.ini --cluster mpirun-2node.ini \
   --set experiment.device=cuda --dry-run > mpirun.log 2>&1 || { cat mpirun.log; fail "dry-run with launcher = mpirun failed"; }
 cat > check_mpirun.py <<'PYEOF'
-import shlex, sys
+import sys
+from dry_run_jobs import dry_run_jobs
 lines = open(sys.argv[1]).read().splitlines()
 seen = {}
-for i, line in enumerate(lines):
-    if not line.startswith("    $ sbatch "):
-        continue
-    argv = shlex.split(line[6:])
-    template = next(a for a in argv if a.endswith(".sbatch"))
-    kind = template.rsplit("/", 1)[1][:-len(".sbatch")]
-    if kind == "train":
-        kind = argv[argv.index(template) + 1]
+for i, kind, argv in dry_run_jobs(lines):
     ranks = lines[i + 1].split("ranks: ", 1)[1].split()
     assert ranks[0] == "mpirun" and "srun" not in ranks, (kind, ranks)
     single = kind in ("analyze", "data")

@@ -6,13 +6,7 @@
 # 480 GB/s with NVLink SHARP) and its many-node ring busbw near 8 NICs x 46-49 GB/s;
 # configs/network/h100-sxm.ini equals the built-in defaults, a bad network file is refused naming
 # it, and the command lines docs/scaling.md shows still run.
-set -euo pipefail
-SRC="${W2S_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
-TMP="${W2S_TEST_TMP:-$(mktemp -d)}"
-rm -rf "$TMP"; mkdir -p "$TMP"; cd "$TMP"
-PY=/usr/bin/python3
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check() { echo "  ok: $*"; }
+source "$(dirname "$0")/lib_common.sh"
 
 $PY - "$SRC/tools" "$SRC/configs/network/h100-sxm.ini" <<'PYEOF' || fail "model invariants"
 import argparse, sys

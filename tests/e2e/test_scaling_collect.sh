@@ -7,13 +7,7 @@
 # MFU from the study's peak ("n/a" without one, overridable by --peak-tflops), and list the
 # missing point and repeats instead of failing; the plot is drawn headless from it. Then the
 # --dry-run of a study with --repeats: one job per point and repeat, the collect after all.
-set -euo pipefail
-SRC="${W2S_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
-TMP="${W2S_TEST_TMP:-$(mktemp -d)}"
-rm -rf "$TMP"; mkdir -p "$TMP"; cd "$TMP"
-PY=/usr/bin/python3
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check() { echo "  ok: $*"; }
+source "$(dirname "$0")/lib_common.sh"
 
 # study.json as jobs/scaling-study writes it, and the repeats' metrics.jsonl as w2s writes them
 # (--log-every 1): step 1 is warm-up with absurd numbers the collect must ignore, steps 2-4 have
