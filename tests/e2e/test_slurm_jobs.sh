@@ -53,10 +53,10 @@ grep -q -- "--nodes=4 --ntasks-per-node=8 --gpus-per-node=8" scal-dry.log || { c
 check "multi-node points in --dry-run: --nodes=4 --ntasks-per-node=8"
 
 echo "bootstrap --dry-run"
-"$SRC/jobs/bootstrap" --experiment configs/experiments/demo.ini --cluster $C --chain tiny,mini,small --dry-run > boot.log 2>&1 \
+"$SRC/jobs/bootstrap" --experiment configs/experiments/demo-large.ini --cluster $C --chain tiny,small,base --dry-run > boot.log 2>&1 \
   || { cat boot.log; fail "jobs/bootstrap --dry-run failed"; }
-grep -q "bootstrap step 2 (small" boot.log && grep -q "eval bootstrap chain" boot.log || { cat boot.log; fail "no chain stages"; }
-[ ! -e runs/demo ] || fail "--dry-run wrote a run tree"
+grep -q "bootstrap step 2 (base" boot.log && grep -q "eval bootstrap chain" boot.log || { cat boot.log; fail "no chain stages"; }
+[ ! -e runs/demo-large ] || fail "--dry-run wrote a run tree"
 check "bootstrap chain planned and printed, nothing submitted"
 
 echo "status reports a failure"
