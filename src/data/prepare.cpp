@@ -58,6 +58,18 @@ int64_t group_of(int64_t id, int64_t group_divisor) {
 
 namespace {
 
+// The examples of each group, as positions into ids, and the groups in ascending order.
+struct GroupMembers {
+  std::map<int64_t, std::vector<size_t>> members;
+  std::vector<int64_t> groups;
+};
+GroupMembers group_members(const std::vector<int64_t>& ids, int64_t group_divisor) {
+  GroupMembers g;
+  for (size_t i = 0; i < ids.size(); ++i) g.members[group_of(ids[i], group_divisor)].push_back(i);
+  for (const auto& [group, positions] : g.members) g.groups.push_back(group);
+  return g;
+}
+
 // The most common class among `positions` (the lowest on a tie); 0 without classes.
 int32_t group_class(const std::vector<size_t>& positions, const std::vector<int32_t>& classes) {
   if (classes.empty()) return 0;
@@ -73,19 +85,16 @@ std::vector<std::vector<size_t>> split_by_group(const std::vector<int64_t>& ids,
                                                 const std::vector<int32_t>& classes) {
   W2S_CHECK(parts >= 1, "split_by_group: no parts");
   W2S_CHECK(classes.empty() || classes.size() == ids.size(), "split_by_group: one class per id");
-  std::map<int64_t, std::vector<size_t>> members;  // group -> positions
-  for (size_t i = 0; i < ids.size(); ++i) members[group_of(ids[i], group_divisor)].push_back(i);
-  std::vector<int64_t> groups;
-  for (const auto& [group, positions] : members) groups.push_back(group);
+  GroupMembers g = group_members(ids, group_divisor);
   std::vector<std::vector<size_t>> out(parts);
   std::vector<std::map<int32_t, size_t>> per_class(parts);  // examples of each group class per part
-  for (size_t g : key_order(groups, seed, purpose)) {
-    const std::vector<size_t>& positions = members[groups[g]];
+  for (size_t k : key_order(g.groups, seed, purpose)) {
+    const std::vector<size_t>& positions = g.members[g.groups[k]];
     const int32_t c = group_class(positions, classes);
     size_t best = 0;
-    for (size_t k = 1; k < parts; ++k)
-      if (std::make_pair(per_class[k][c], out[k].size()) < std::make_pair(per_class[best][c], out[best].size()))
-        best = k;
+    for (size_t q = 1; q < parts; ++q)
+      if (std::make_pair(per_class[q][c], out[q].size()) < std::make_pair(per_class[best][c], out[best].size()))
+        best = q;
     out[best].insert(out[best].end(), positions.begin(), positions.end());
     per_class[best][c] += positions.size();
   }
@@ -106,14 +115,11 @@ ValidSplit split_valid(const std::vector<int64_t>& ids, double fraction, uint64_
     for (size_t i = 0; i < ids.size(); ++i) split.train.push_back(i);
     return split;
   }
-  std::map<int64_t, std::vector<size_t>> members;  // group -> positions
-  for (size_t i = 0; i < ids.size(); ++i) members[group_of(ids[i], group_divisor)].push_back(i);
-  std::vector<int64_t> groups;
-  for (const auto& [group, positions] : members) groups.push_back(group);
+  GroupMembers g = group_members(ids, group_divisor);
   const size_t wanted =
       std::max<size_t>(1, static_cast<size_t>(std::llround(fraction * static_cast<double>(ids.size()))));
-  for (size_t g : key_order(groups, seed, "valid-split")) {
-    const std::vector<size_t>& positions = members[groups[g]];
+  for (size_t k : key_order(g.groups, seed, "valid-split")) {
+    const std::vector<size_t>& positions = g.members[g.groups[k]];
     std::vector<size_t>& side = split.valid.size() < wanted ? split.valid : split.train;
     side.insert(side.end(), positions.begin(), positions.end());
   }

@@ -28,7 +28,6 @@ struct AbSplit {
 };
 AbSplit split_ab(const std::vector<int64_t>& ids, uint64_t seed);
 
-
 // The group of an example whose task numbers its ids by source (sotu-party: id = speech * 10000
 // + passage): floor(id / group_divisor). A divisor of 0 or 1 puts every example in its own group.
 int64_t group_of(int64_t id, int64_t group_divisor);

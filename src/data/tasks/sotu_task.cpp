@@ -31,7 +31,6 @@ namespace {
 
 // Few passages per test speech, so the test set spans many speakers and years.
 constexpr size_t kTestPassagesPerSpeech = 10;
-constexpr int64_t kPassagesPerSpeechId = kSotuIdsPerSpeech;  // passage id = speech index * this + passage number
 
 int32_t party_label(const std::string& party) { return party == "Democratic" ? 0 : party == "Republican" ? 1 : -1; }
 
@@ -44,9 +43,9 @@ std::string passage_text(const Speech& speech, std::string passage, const Conver
 std::vector<TaskRow> speech_rows(const Speech& speech, int32_t label, const ConvertOptions& options) {
   std::vector<std::string> passages = sotu_passages(speech.text);
   std::vector<TaskRow> rows;
-  for (size_t k = 0; k < passages.size() && k < static_cast<size_t>(kPassagesPerSpeechId); ++k) {
+  for (size_t k = 0; k < passages.size() && k < static_cast<size_t>(kSotuIdsPerSpeech); ++k) {
     TaskRow row;
-    row.id = speech.index * kPassagesPerSpeechId + static_cast<int64_t>(k);
+    row.id = speech.index * kSotuIdsPerSpeech + static_cast<int64_t>(k);
     row.label = label;
     row.txt = passage_text(speech, std::move(passages[k]), options);
     row.extra["year"] = speech.year;
