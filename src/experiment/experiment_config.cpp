@@ -196,6 +196,7 @@ bool apply_dynamic(ExperimentConfig& c, const std::string& file, const std::stri
     else if (parts[2] == "year_suffix") t->year_suffix = parse_bool(file, key, v);
     else if (parts[2] == "split") t->split = v;
     else if (parts[2] == "group_divisor") t->group_divisor = parse_number<int64_t>(file, key, v, kNonNegative);
+    else if (parts[2] == "finetune_lr") t->finetune_lr = parse_number<double>(file, key, v, kPositive);
     else return false;
     return true;
   }
@@ -308,6 +309,12 @@ const SizeSpec& ExperimentConfig::size(const std::string& name) const {
   auto it = size_specs.find(name);
   if (it == size_specs.end()) throw UsageError(path + ": no model." + name + " section");
   return it->second;
+}
+
+double ExperimentConfig::finetune_lr_of(const TaskSpec& t, const std::string& size_name) const {
+  if (t.finetune_lr > 0) return t.finetune_lr;
+  const SizeSpec& spec = size(size_name);
+  return spec.finetune_lr > 0 ? spec.finetune_lr : finetune_lr;
 }
 
 int ExperimentConfig::pretrain_seed_of(int seed) const {

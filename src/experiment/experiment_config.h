@@ -27,6 +27,7 @@ struct TaskSpec {
   bool year_suffix = false;                          // task.sotu-party.year_suffix: convert --year-suffix
   std::string split = "speech";                      // task.sotu-party.split: convert --split (speech | passage)
   int64_t group_divisor = -1;  // task.<name>.group_divisor: prepare --group-divisor (-1: the task's natural one)
+  double finetune_lr = -1;     // task.<name>.finetune_lr: every fine-tuning run on this task, any size
   bool embedded() const { return train_jsonl.empty(); }
 };
 
@@ -109,6 +110,10 @@ struct ExperimentConfig {
   int max_len_of(const TaskSpec& t) const { return t.max_len > 0 ? t.max_len : max_len; }
   int max_train_of(const TaskSpec& t) const { return t.max_train >= 0 ? t.max_train : max_train; }
   int test_size_of(const TaskSpec& t) const { return t.test_size > 0 ? t.test_size : test_size; }
+  // The fine-tuning learning rate of `size` on task t: task.<name>.finetune_lr, else
+  // model.<size>.finetune_lr, else finetune.lr. A task's own rate wins because what suits a task
+  // (how far fine-tuning must move the model) differs more between tasks than between sizes.
+  double finetune_lr_of(const TaskSpec& t, const std::string& size_name) const;
   // The pretraining seed of the family fine-tuning seed `seed` starts from; -1 without pretrain_seeds.
   int pretrain_seed_of(int seed) const;
   // The A/B split's grouping (prepare --group-divisor): the task's key, else the embedded task's

@@ -227,14 +227,14 @@ class Pipeline {
   void plan_validation();
   void add_training(const std::string& title, const std::string& run_dir, std::vector<std::string> cmd,
                     std::vector<std::string> inputs);
-  void add_student(const std::string& title, const std::string& data, const std::string& run,
+  void add_student(const std::string& title, const TaskSpec& task, const std::string& data, const std::string& run,
                    const std::string& labels, const std::string& loss, const std::string& size, int seed);
   void add_eval(const std::string& title, const std::string& run_dir, const std::string& test_h5);
   void add_eval_into(const std::string& title, const std::string& model, const std::string& out_dir,
                      const std::string& test_h5);
   void add_label(const std::string& title, const std::string& model_run, const std::string& data,
                  const std::string& out_dir);
-  std::vector<std::string> finetune_args(const std::string& size, int seed) const;
+  std::vector<std::string> finetune_args(const TaskSpec& task, const std::string& size, int seed) const;
   std::string init_of(const std::string& size, int seed) const;
   void execute(const Stage& s, size_t index);
   void declare() const;
@@ -344,9 +344,8 @@ void Pipeline::plan_pretraining() {
   }
 }
 
-std::vector<std::string> Pipeline::finetune_args(const std::string& size, int seed) const {
-  const SizeSpec& spec = cfg_.size(size);
-  double lr = spec.finetune_lr > 0 ? spec.finetune_lr : cfg_.finetune_lr;
+std::vector<std::string> Pipeline::finetune_args(const TaskSpec& task, const std::string& size, int seed) const {
+  const double lr = cfg_.finetune_lr_of(task, size);
   std::vector<std::string> args = {
       "--init", init_of(size, seed), "--epochs", strfmt("%g", cfg_.finetune_epochs), "--batch-size",
       std::to_string(cfg_.finetune_batch), "--micro-batch", std::to_string(cfg_.finetune_micro), "--lr",
@@ -370,13 +369,14 @@ void Pipeline::add_training(const std::string& title, const std::string& run_dir
 // A student: `size` fine-tuned on `data` (half B, or a chain's pool of it) with the labels in `labels` (a weak
 // supervisor's, or the previous bootstrapping step's) under `loss`. The one place a student's
 // command line is built: the pairs and the bootstrapping chains get the same options.
-void Pipeline::add_student(const std::string& title, const std::string& data, const std::string& run,
-                           const std::string& labels, const std::string& loss, const std::string& size, int seed) {
+void Pipeline::add_student(const std::string& title, const TaskSpec& task, const std::string& data,
+                           const std::string& run, const std::string& labels, const std::string& loss,
+                           const std::string& size, int seed) {
   std::vector<std::string> cmd = {"train", "--data", data, "--run-dir", run, "--labels", labels,
                                   "--loss", loss, "--aux-alpha-max", strfmt("%g", cfg_.aux_alpha_max),
                                   "--aux-warmup-frac", strfmt("%g", cfg_.aux_warmup_frac), "--kd-temperature",
                                   strfmt("%g", cfg_.kd_temperature)};
-  for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
+  for (auto& a : finetune_args(task, size, seed)) cmd.push_back(a);
   add_training(title, run, cmd, {data, labels, init_of(size, seed)});
 }
 
@@ -451,7 +451,7 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
     if (std::find(gt_sizes.begin(), gt_sizes.end(), size) == gt_sizes.end()) continue;
     std::string run = layout::gt_run(sd, size);
     std::vector<std::string> cmd = {"train", "--data", split + "/train_a.h5", "--run-dir", run};
-    for (auto& a : finetune_args(size, seed)) cmd.push_back(a);
+    for (auto& a : finetune_args(task, size, seed)) cmd.push_back(a);
     add_training("ground truth " + size + ", " + tag, run, cmd, {split + "/train_a.h5", init_of(size, seed)});
     add_eval("eval ground truth " + size + ", " + tag, run, split + "/test.h5");
   }
@@ -463,7 +463,7 @@ void Pipeline::plan_task_seed(const TaskSpec& task, int seed) {
   for (const auto& [w, s] : cfg_.pairs) {
     for (const std::string& loss : cfg_.losses) {
       std::string run = layout::student(sd, w, s, loss);
-      add_student("student " + w + " -> " + s + " (" + loss + "), " + tag, split + "/train_b.h5", run,
+      add_student("student " + w + " -> " + s + " (" + loss + "), " + tag, task, split + "/train_b.h5", run,
                   layout::labels(sd, w), loss, s, seed);
       add_eval("eval student " + w + " -> " + s + " (" + loss + "), " + tag, run, split + "/test.h5");
     }
@@ -494,7 +494,7 @@ void Pipeline::plan_chain(const TaskSpec& task, int seed, const std::string& los
   for (size_t k = 1; k < cfg_.bootstrap.size(); ++k) {
     const std::string& size = cfg_.bootstrap[k];
     std::string run = dir + "/step-" + std::to_string(k);
-    add_student("bootstrap step " + std::to_string(k) + " (" + size + ", " + loss + "), " + tag,
+    add_student("bootstrap step " + std::to_string(k) + " (" + size + ", " + loss + "), " + tag, task,
                 layout::b_pool(split, k), run, labels, loss, size, seed);
     if (k + 1 < cfg_.bootstrap.size()) {
       labels = run + "/labels";

@@ -176,6 +176,19 @@ batch_size = 8
 [analyze]
 resamples = 50
 INI
+# The fine-tuning learning rate: task.<name>.finetune_lr over model.<size>.finetune_lr over finetune.lr.
+"$W2S_BIN" pipeline --config corpus.ini --set finetune.lr=1e-4 --set model.ta.finetune_lr=3e-4 \
+  --set task.toy.finetune_lr=7e-4 --plan-json > lr-plan.json || fail "--plan-json with finetune_lr keys failed"
+$PY - lr-plan.json <<'PYEOF' || fail "a fine-tuning stage got the wrong --lr"
+import json, sys
+lrs = {s["id"]: s["command"][s["command"].index("--lr") + 1]
+       for s in json.load(open(sys.argv[1]))["stages"] if s["kind"] == "train"}
+want = {"spam/seed-0/gt-ta": "0.0003", "spam/seed-0/gt-tb": "0.0001", "spam/seed-0/w2s-ta-to-tb-xent": "0.0001",
+        "toy/seed-0/gt-ta": "0.0007", "toy/seed-0/gt-tb": "0.0007", "toy/seed-0/w2s-ta-to-tb-xent": "0.0007"}
+assert lrs == want, lrs
+PYEOF
+check "task.toy.finetune_lr reaches every toy fine-tuning (both sizes); spam keeps model.ta's and finetune.lr"
+
 corpus_title="data: pretraining corpus (test texts excluded)"
 # ran LOG: 0 when the corpus stage ran in LOG (its command line follows its title).
 ran() { grep -A1 -F "] $corpus_title" "$1" | grep -q '\$ w2s convert --task corpus'; }
