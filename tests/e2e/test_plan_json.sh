@@ -8,6 +8,8 @@
 #      writer of an input missing from the dependencies, the analysis last after every
 #      evaluation, the same command lines as --dry-run, and chain steps with every student
 #      option (--kd-temperature included).
+#   1b. Each fine-tuning stage's --lr: task.<name>.finetune_lr, else model.<size>.finetune_lr, else
+#      finetune.lr (a two-task plan).
 #   2. A changed test set reruns the corpus stage (it excludes the test texts, so they are its
 #      inputs): the tiny experiment with an embedded task and an own-JSONL task runs; then the
 #      embedded task's test split changes (data.test_size), then the JSONL task's test file
@@ -145,7 +147,6 @@ assert ev["dependencies"] == ["data/toy/split-1", "toy/seed-1/boot-s1-s2-s3-auxc
   fail "the bootstrapping chain is planned wrongly"
 check "chain step 2 reads step 1's labels and the pretrained s3; --kd-temperature 2 reaches it"
 
-echo "a changed test set reruns the corpus stage"
 cat > corpus.ini <<INI
 [experiment]
 out = crun
@@ -176,7 +177,7 @@ batch_size = 8
 [analyze]
 resamples = 50
 INI
-# The fine-tuning learning rate: task.<name>.finetune_lr over model.<size>.finetune_lr over finetune.lr.
+echo "fine-tuning learning rates: task over size over finetune.lr"
 "$W2S_BIN" pipeline --config corpus.ini --set finetune.lr=1e-4 --set model.ta.finetune_lr=3e-4 \
   --set task.toy.finetune_lr=7e-4 --plan-json > lr-plan.json || fail "--plan-json with finetune_lr keys failed"
 $PY - lr-plan.json <<'PYEOF' || fail "a fine-tuning stage got the wrong --lr"
@@ -189,6 +190,7 @@ assert lrs == want, lrs
 PYEOF
 check "task.toy.finetune_lr reaches every toy fine-tuning (both sizes); spam keeps model.ta's and finetune.lr"
 
+echo "a changed test set reruns the corpus stage"
 corpus_title="data: pretraining corpus (test texts excluded)"
 # ran LOG: 0 when the corpus stage ran in LOG (its command line follows its title).
 ran() { grep -A1 -F "] $corpus_title" "$1" | grep -q '\$ w2s convert --task corpus'; }
